@@ -1,0 +1,274 @@
+package alert
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/lastmile/lastmile/internal/ingest"
+	"github.com/lastmile/lastmile/internal/store"
+	"github.com/lastmile/lastmile/internal/team"
+)
+
+// Event statuses: what became of an inbound request.
+const (
+	EventCreated   = "created"
+	EventUpdated   = "updated"
+	EventDiscarded = "discarded"
+	EventFiltered  = "filtered"
+	EventRejected  = "rejected"
+)
+
+// Raw is an inbound request as received, kept whatever becomes of it.
+type Raw struct {
+	Source        string // webhook, api
+	RemoteAddr    string
+	ContentType   string
+	Query         string
+	Headers       map[string]string
+	Body          []byte
+	BodyTruncated bool
+}
+
+// Inbound is one request to record: its raw form and, unless it was
+// rejected, its interpretation and attachments.
+type Inbound struct {
+	Team        team.Team
+	Raw         Raw
+	Event       *ingest.Event       // nil when rejected
+	Attachments []ingest.Attachment // stored with the alert
+	Reject      string              // why the request was refused
+}
+
+// Outcome is what ingesting an event did.
+type Outcome struct {
+	EventID string
+	Status  string
+	Reason  string
+	AlertID string
+}
+
+// maxStoredBody bounds the raw body kept with an event; attachments are kept
+// whole in their own table.
+const maxStoredBody = 1 << 20
+
+// Ingest stores the event and applies it: it opens, deduplicates,
+// acknowledges or closes an alert. It returns once all of that is committed.
+func (s *Service) Ingest(ctx context.Context, in Inbound) (Outcome, error) {
+	var cats []team.Category
+	if in.Event != nil && in.Event.Action == ingest.ActionNew {
+		var err error
+		if cats, err = s.teams.Categories(ctx, s.db, in.Team.ID); err != nil {
+			return Outcome{}, err
+		}
+	}
+	now := s.clock.Now()
+	eventID := newID()
+	var out Outcome
+	err := s.batch.Do(ctx, func(ctx context.Context, tx *store.Tx) error {
+		var err error
+		out, err = s.apply(ctx, tx, in, cats, eventID, now)
+		return err
+	})
+	if err != nil {
+		return Outcome{}, fmt.Errorf("store event: %w", err)
+	}
+	return out, nil
+}
+
+func (s *Service) apply(ctx context.Context, tx *store.Tx, in Inbound, cats []team.Category, eventID string, now time.Time) (Outcome, error) {
+	out := Outcome{EventID: eventID}
+	ev := in.Event
+	var err error
+	switch {
+	case ev == nil:
+		out.Status, out.Reason = EventRejected, in.Reject
+	case ev.Action == ingest.ActionDiscard:
+		out.Status, out.Reason = EventDiscarded, ev.Reason
+	case ev.Action == ingest.ActionNew:
+		err = s.applyNew(ctx, tx, in, cats, now, &out)
+	default:
+		err = s.applyStatus(ctx, tx, in, now, &out)
+	}
+	if err != nil {
+		return Outcome{}, err
+	}
+	if err := insertEvent(ctx, tx, in, out, now); err != nil {
+		return Outcome{}, err
+	}
+	if ev != nil && out.Status != EventRejected {
+		for _, a := range in.Attachments {
+			var alertID any
+			if out.AlertID != "" {
+				alertID = out.AlertID
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO attachments (id, team_id, event_id, alert_id, name, content_type, size, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				newID(), in.Team.ID, eventID, alertID, a.Name, a.ContentType, len(a.Data), a.Data, micros(now)); err != nil {
+				return Outcome{}, fmt.Errorf("insert attachment: %w", err)
+			}
+		}
+	}
+	return out, nil
+}
+
+func insertEvent(ctx context.Context, tx *store.Tx, in Inbound, out Outcome, now time.Time) error {
+	body, truncated := in.Raw.Body, in.Raw.BodyTruncated
+	if len(body) > maxStoredBody {
+		body, truncated = body[:maxStoredBody], true
+	}
+	parsed := "{}"
+	extID := ""
+	if in.Event != nil {
+		parsed = mustJSON(in.Event)
+		extID = in.Event.ExternalID
+	}
+	var alertID any
+	if out.AlertID != "" {
+		alertID = out.AlertID
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO events (id, team_id, received_at, source, remote_addr, content_type, query, headers, body, body_truncated, status, reason, external_id, alert_id, parsed)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		out.EventID, in.Team.ID, micros(now), in.Raw.Source, in.Raw.RemoteAddr, in.Raw.ContentType, in.Raw.Query, mustJSON(in.Raw.Headers),
+		body, truncated, out.Status, out.Reason, extID, alertID, parsed)
+	if err != nil {
+		return fmt.Errorf("insert event: %w", err)
+	}
+	return nil
+}
+
+// category picks the alert's category: the one X-S4-Service names, else the
+// first whose keywords match.
+func category(ev *ingest.Event, cats []team.Category) (name string, matched bool) {
+	if ev.Service != "" {
+		for _, c := range cats {
+			if strings.EqualFold(c.Name, ev.Service) {
+				return c.Name, true
+			}
+		}
+		return ev.Service, false
+	}
+	var full strings.Builder
+	full.WriteString(ev.Title + "\n" + ev.Text)
+	for _, p := range ev.Params {
+		full.WriteString("\n" + p.Name + " " + p.Value)
+	}
+	param := func(n string) (string, bool) {
+		for _, p := range ev.Params {
+			if strings.EqualFold(p.Name, n) {
+				return p.Value, true
+			}
+		}
+		return "", false
+	}
+	for _, c := range cats {
+		if c.Matches(param, full.String()) {
+			return c.Name, true
+		}
+	}
+	return "", false
+}
+
+func (s *Service) applyNew(ctx context.Context, tx *store.Tx, in Inbound, cats []team.Category, now time.Time, out *Outcome) error {
+	ev := in.Event
+	cat, matched := category(ev, cats)
+	if ev.Filtering && !matched {
+		out.Status, out.Reason = EventFiltered, "X-S4-Filtering is on and no category keyword matched"
+		return nil
+	}
+	scenario := ev.Scenario
+	if scenario == "" {
+		scenario = in.Team.DefaultScenario
+	}
+	if scenario == team.ScenarioEmergency && cat == "" {
+		cat = "Emergency"
+	}
+	var extID any
+	if ev.ExternalID != "" {
+		extID = ev.ExternalID
+	}
+	// A concurrent close can free the external id between our insert and our
+	// look-up; trying again settles it.
+	for attempt := 0; attempt < 3; attempt++ {
+		alertID := newID()
+		res, err := tx.Exec(ctx, `INSERT INTO alerts (id, team_id, status, title, text, severity, category, scenario, external_id, source_system, location, params, event_id, created_at, updated_at)
+			VALUES (?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (team_id, external_id) WHERE status <> 'closed' AND external_id IS NOT NULL DO NOTHING`,
+			alertID, in.Team.ID, ev.Title, ev.Text, ev.Severity, cat, scenario, extID, ev.SourceSystem, ev.Location, mustJSON(ev.Params), out.EventID, micros(now), micros(now))
+		if err != nil {
+			return fmt.Errorf("insert alert: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			out.Status, out.AlertID = EventCreated, alertID
+			return addTimeline(ctx, tx, alertID, now, KindCreated, eventActor(ev), "", out.EventID)
+		}
+		var existing string
+		err = tx.QueryRow(ctx, `SELECT id FROM alerts WHERE team_id = ? AND external_id = ? AND status <> 'closed'`, in.Team.ID, ev.ExternalID).Scan(&existing)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("find open alert: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE alerts SET event_count = event_count + 1, updated_at = ? WHERE id = ?`, micros(now), existing); err != nil {
+			return fmt.Errorf("count duplicate: %w", err)
+		}
+		out.Status, out.AlertID, out.Reason = EventUpdated, existing, "an alert with this external id is already open"
+		return addTimeline(ctx, tx, existing, now, KindDuplicate, eventActor(ev), "repeated event for external id "+ev.ExternalID, out.EventID)
+	}
+	return fmt.Errorf("insert alert: external id %q kept conflicting", ev.ExternalID)
+}
+
+func (s *Service) applyStatus(ctx context.Context, tx *store.Tx, in Inbound, now time.Time, out *Outcome) error {
+	ev := in.Event
+	var id string
+	var status Status
+	err := tx.QueryRow(ctx, `SELECT id, status FROM alerts WHERE team_id = ? AND external_id = ? AND status <> 'closed'`, in.Team.ID, ev.ExternalID).Scan(&id, &status)
+	if errors.Is(err, sql.ErrNoRows) {
+		out.Status, out.Reason = EventDiscarded, fmt.Sprintf("no open alert has external id %q", ev.ExternalID)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("find open alert: %w", err)
+	}
+	out.AlertID = id
+	actor := eventActor(ev)
+	var t transition
+	if ev.Action == ingest.ActionAcknowledge {
+		if status != StatusNew {
+			out.Status, out.Reason = EventDiscarded, "the alert is already acknowledged"
+			return nil
+		}
+		t = acknowledge
+	} else {
+		t = closeAlert
+	}
+	if _, err := t.apply(ctx, tx, id, actor, now, "", out.EventID); err != nil {
+		return err
+	}
+	out.Status = EventUpdated
+	return nil
+}
+
+func eventActor(ev *ingest.Event) Actor {
+	name := ev.SourceSystem
+	if name == "" {
+		name = "webhook"
+	}
+	return Actor{Type: "event", Name: name}
+}
+
+func addTimeline(ctx context.Context, q store.Q, alertID string, at time.Time, kind string, a Actor, text, eventID string) error {
+	var ev any
+	if eventID != "" {
+		ev = eventID
+	}
+	_, err := q.Exec(ctx, `INSERT INTO timeline (alert_id, at, kind, actor_type, actor_id, actor_name, text, event_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		alertID, micros(at), kind, a.Type, a.ID, a.Name, text, ev)
+	if err != nil {
+		return fmt.Errorf("append timeline: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,154 @@
+package alert
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/lastmile/lastmile/internal/apperr"
+	"github.com/lastmile/lastmile/internal/store"
+)
+
+// transition is one edge of the status machine. Each is a single conditional
+// UPDATE, so two people acting at once cannot both win.
+type transition struct {
+	name   string
+	kind   string   // timeline entry kind
+	from   []Status // statuses it may start from
+	update string   // args: now, actor name, id
+}
+
+var (
+	acknowledge = transition{"acknowledge", KindAcknowledged, []Status{StatusNew},
+		`UPDATE alerts SET status = 'acknowledged', acknowledged_at = ?, acknowledged_by = ?, updated_at = ? WHERE id = ? AND status = 'new'`}
+	undoAcknowledge = transition{"undo-acknowledge", KindUnacknowledged, []Status{StatusAcknowledged},
+		`UPDATE alerts SET status = 'new', acknowledged_at = NULL, acknowledged_by = '', updated_at = ? WHERE id = ? AND status = 'acknowledged'`}
+	closeAlert = transition{"close", KindClosed, []Status{StatusNew, StatusAcknowledged},
+		`UPDATE alerts SET status = 'closed', closed_at = ?, closed_by = ?, updated_at = ? WHERE id = ? AND status <> 'closed'`}
+	// Undoing a close returns the alert to where it was before.
+	undoClose = transition{"undo-close", KindReopened, []Status{StatusClosed},
+		`UPDATE alerts SET status = CASE WHEN acknowledged_at IS NULL THEN 'new' ELSE 'acknowledged' END, closed_at = NULL, closed_by = '', updated_at = ? WHERE id = ? AND status = 'closed'`}
+)
+
+// Transitions by the name the API uses.
+var transitions = map[string]transition{
+	acknowledge.name:     acknowledge,
+	undoAcknowledge.name: undoAcknowledge,
+	closeAlert.name:      closeAlert,
+	undoClose.name:       undoClose,
+}
+
+// ValidAction reports whether name is a status action.
+func ValidAction(name string) bool { _, ok := transitions[name]; return ok }
+
+func (t transition) apply(ctx context.Context, tx *store.Tx, id string, a Actor, now time.Time, note, eventID string) (bool, error) {
+	var args []any
+	switch t.name {
+	case acknowledge.name, closeAlert.name:
+		args = []any{micros(now), a.Name, micros(now), id}
+	default:
+		args = []any{micros(now), id}
+	}
+	res, err := tx.Exec(ctx, t.update, args...)
+	if store.IsUniqueViolation(err) {
+		return false, apperr.New(apperr.Conflict, "cannot reopen: another alert with the same external id is open")
+	}
+	if err != nil {
+		return false, fmt.Errorf("%s alert: %w", t.name, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		var cur Status
+		if err := tx.QueryRow(ctx, `SELECT status FROM alerts WHERE id = ?`, id).Scan(&cur); err != nil {
+			return false, store.NotFound(err, "alert "+id)
+		}
+		return false, apperr.New(apperr.Conflict, "cannot %s an alert that is %s", t.name, cur)
+	}
+	return true, addTimeline(ctx, tx, id, now, t.kind, a, note, eventID)
+}
+
+// Transition applies a status action (acknowledge, undo-acknowledge, close,
+// undo-close) to the alert. An action that the alert's status does not allow
+// fails with a Conflict error. allowed checks the caller may act on the
+// alert's team.
+func (s *Service) Transition(ctx context.Context, id, action string, a Actor, note string, allowed func(teamID string) bool) (Alert, error) {
+	t, ok := transitions[action]
+	if !ok {
+		return Alert{}, apperr.New(apperr.Invalid, "unknown action %q", action)
+	}
+	al, err := s.Get(ctx, id)
+	if err != nil {
+		return Alert{}, err
+	}
+	if !allowed(al.TeamID) {
+		return Alert{}, apperr.New(apperr.NotFound, "alert %s not found", id)
+	}
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+		_, err := t.apply(ctx, tx, id, a, s.clock.Now(), note, "")
+		return err
+	})
+	if err != nil {
+		return Alert{}, err
+	}
+	return s.Get(ctx, id)
+}
+
+// BulkResult is the outcome of a bulk action for one alert.
+type BulkResult struct {
+	ID     string `json:"id"`
+	OK     bool   `json:"ok"`
+	Status Status `json:"status,omitempty"`
+	Error  string `json:"error,omitempty"`
+}
+
+// Bulk applies action to each alert and reports each outcome.
+func (s *Service) Bulk(ctx context.Context, ids []string, action string, a Actor, note string, allowed func(teamID string) bool) ([]BulkResult, error) {
+	if !ValidAction(action) {
+		return nil, apperr.New(apperr.Invalid, "unknown action %q", action)
+	}
+	out := make([]BulkResult, 0, len(ids))
+	for _, id := range ids {
+		al, err := s.Transition(ctx, id, action, a, note, allowed)
+		if err != nil {
+			if apperr.KindOf(err) == apperr.Internal {
+				return nil, err
+			}
+			msg := err.Error()
+			if e, ok := apperr.As(err); ok {
+				msg = e.Message
+			}
+			out = append(out, BulkResult{ID: id, Error: msg})
+			continue
+		}
+		out = append(out, BulkResult{ID: id, OK: true, Status: al.Status})
+	}
+	return out, nil
+}
+
+// Annotate adds a note to the alert's timeline.
+func (s *Service) Annotate(ctx context.Context, id string, a Actor, text string, allowed func(teamID string) bool) (TimelineEntry, error) {
+	if text == "" || len(text) > 10000 {
+		return TimelineEntry{}, apperr.New(apperr.Invalid, "annotation text must have 1 to 10000 characters")
+	}
+	al, err := s.Get(ctx, id)
+	if err != nil {
+		return TimelineEntry{}, err
+	}
+	if !allowed(al.TeamID) {
+		return TimelineEntry{}, apperr.New(apperr.NotFound, "alert %s not found", id)
+	}
+	now := s.clock.Now()
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE alerts SET updated_at = ? WHERE id = ?`, micros(now), id); err != nil {
+			return fmt.Errorf("touch alert: %w", err)
+		}
+		return addTimeline(ctx, tx, id, now, KindAnnotated, a, text, "")
+	})
+	if err != nil {
+		return TimelineEntry{}, err
+	}
+	tl, err := s.Timeline(ctx, id)
+	if err != nil {
+		return TimelineEntry{}, err
+	}
+	return tl[len(tl)-1], nil
+}

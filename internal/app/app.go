@@ -1,0 +1,144 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/lastmile/lastmile/internal/alert"
+	"github.com/lastmile/lastmile/internal/clock"
+	"github.com/lastmile/lastmile/internal/httpapi"
+	"github.com/lastmile/lastmile/internal/ingest"
+	"github.com/lastmile/lastmile/internal/store"
+	"github.com/lastmile/lastmile/internal/team"
+)
+
+// App is a running lastmile server.
+type App struct {
+	cfg    Config
+	log    *slog.Logger
+	clock  clock.Clock
+	DB     *store.DB
+	batch  *store.Batcher
+	Teams  *team.Service
+	Alerts *alert.Service
+	srv    *http.Server
+	ln     net.Listener
+	served chan error
+}
+
+// OpenStore opens and, if asked, migrates the database.
+func OpenStore(ctx context.Context, cfg Config, log *slog.Logger, c clock.Clock) (*store.DB, error) {
+	db, err := store.Open(ctx, cfg.DatabaseURL, store.Options{
+		SQLiteSynchronous:         cfg.SQLiteSynchronous,
+		PostgresSynchronousCommit: cfg.PostgresSynchronousCommit,
+		MaxConns:                  cfg.DBMaxConns,
+		Logger:                    log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Migrate {
+		if _, err := db.Migrate(ctx, c.Now); err != nil {
+			db.Close()
+			return nil, err
+		}
+	} else if err := db.CheckCurrent(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// New opens the database and builds the services; Start begins serving.
+func New(ctx context.Context, cfg Config, log *slog.Logger, c clock.Clock) (*App, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	db, err := OpenStore(ctx, cfg, log, c)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{cfg: cfg, log: log, clock: c, DB: db}
+	a.batch = store.NewBatcher(db, 256, log)
+	a.Teams = team.NewService(db, c)
+	a.Alerts = alert.NewService(db, a.batch, c, a.Teams)
+	return a, nil
+}
+
+// Start listens and serves in the background.
+func (a *App) Start() error {
+	ln, err := net.Listen("tcp", a.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", a.cfg.Listen, err)
+	}
+	a.ln = ln
+	base := a.cfg.BaseURL
+	if base == "" {
+		base = "http://" + ln.Addr().String()
+	}
+	api := httpapi.New(httpapi.Config{BaseURL: base, MaxBodyBytes: a.cfg.MaxBodyBytes, Limits: ingest.DefaultLimits}, a.DB, a.Teams, a.Alerts, a.clock, a.log)
+	a.srv = &http.Server{
+		Handler:           api.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+	a.served = make(chan error, 1)
+	go func() { a.served <- a.srv.Serve(ln) }()
+	a.log.Info("lastmile is serving", "addr", ln.Addr().String(), "base_url", base, "database", Redacted(a.cfg.DatabaseURL), "dialect", a.DB.Dialect())
+	return nil
+}
+
+// Addr is the address the server listens on.
+func (a *App) Addr() string { return a.ln.Addr().String() }
+
+// Stop shuts down in dependency order: HTTP first, so requests in flight
+// finish and their events commit; then the writer; then the database.
+func (a *App) Stop(ctx context.Context) error {
+	var errs []error
+	if a.srv != nil {
+		if err := a.srv.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop http: %w", err))
+		}
+		if err := <-a.served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, fmt.Errorf("serve: %w", err))
+		}
+	}
+	a.batch.Close()
+	if err := a.DB.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("close database: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// Run serves until ctx is done, then stops gracefully.
+func Run(ctx context.Context, cfg Config, log *slog.Logger, c clock.Clock, firstStart func(a *App)) error {
+	a, err := New(ctx, cfg, log, c)
+	if err != nil {
+		return err
+	}
+	if err := a.Start(); err != nil {
+		a.Stop(context.Background())
+		return err
+	}
+	if firstStart != nil {
+		firstStart(a)
+	}
+	select {
+	case <-ctx.Done():
+	case err := <-a.served:
+		a.served <- err
+	}
+	log.Info("stopping", "timeout", cfg.ShutdownTimeout.String())
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	defer cancel()
+	return a.Stop(stopCtx)
+}

@@ -1,0 +1,127 @@
+// Package app builds lastmile from its configuration, starts it and stops it
+// in order. It never touches signals, so tests can run the real thing.
+package app
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+)
+
+// Config is everything `lastmile serve` can be told.
+type Config struct {
+	Listen                    string
+	DatabaseURL               string
+	BaseURL                   string
+	LogLevel                  string
+	LogFormat                 string
+	SQLiteSynchronous         string
+	PostgresSynchronousCommit string
+	DBMaxConns                int
+	MaxBodyBytes              int64
+	Migrate                   bool
+	ShutdownTimeout           time.Duration
+}
+
+// DefaultDatabaseURL is an SQLite file in the working directory.
+const DefaultDatabaseURL = "sqlite:lastmile.db"
+
+// RegisterDatabaseFlag adds --database-url, shared by every subcommand.
+func RegisterDatabaseFlag(fs *flag.FlagSet, dst *string) {
+	fs.StringVar(dst, "database-url", DefaultDatabaseURL, "database: sqlite:PATH or postgres://user@host/db")
+}
+
+// RegisterFlags adds the serve flags to fs, with their defaults.
+func (c *Config) RegisterFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.Listen, "listen", "127.0.0.1:8080", "address to serve HTTP on")
+	RegisterDatabaseFlag(fs, &c.DatabaseURL)
+	fs.StringVar(&c.BaseURL, "base-url", "", "URL users reach this server at, for links (default http://LISTEN)")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&c.LogFormat, "log-format", "text", "text or json")
+	fs.StringVar(&c.SQLiteSynchronous, "sqlite-synchronous", "full", "SQLite durability: full (survives power loss) or normal (survives a crash of lastmile)")
+	fs.StringVar(&c.PostgresSynchronousCommit, "postgres-synchronous-commit", "on", "PostgreSQL synchronous_commit for lastmile's sessions: on or off")
+	fs.IntVar(&c.DBMaxConns, "db-max-conns", 16, "database connections per instance")
+	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", 25<<20, "largest inbound webhook request, in bytes")
+	fs.BoolVar(&c.Migrate, "migrate", true, "apply database migrations at start (false: only check that they are applied)")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 20*time.Second, "how long a graceful stop waits for requests in flight")
+}
+
+// ApplyEnv sets every flag that was not given on the command line from its
+// environment variable LASTMILE_<NAME> (upper case, dashes as underscores).
+// A variable ending in _FILE names a file to read the value from.
+func ApplyEnv(fs *flag.FlagSet, getenv func(string) string) error {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		if set[f.Name] {
+			return
+		}
+		key := "LASTMILE_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		v := getenv(key)
+		if v == "" {
+			if path := getenv(key + "_FILE"); path != "" {
+				b, err := os.ReadFile(path)
+				if err != nil {
+					errs = append(errs, fmt.Errorf("%s_FILE: %w", key, err))
+					return
+				}
+				v = strings.TrimSpace(string(b))
+			}
+		}
+		if v == "" {
+			return
+		}
+		if err := fs.Set(f.Name, v); err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q: %w", key, v, err))
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// Validate checks the configuration once, before anything starts.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.Listen == "" {
+		errs = append(errs, errors.New("--listen must not be empty"))
+	}
+	if c.DatabaseURL == "" {
+		errs = append(errs, errors.New("--database-url must not be empty"))
+	}
+	if c.BaseURL != "" {
+		if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("--base-url %q must be an http(s) URL", c.BaseURL))
+		}
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("--log-level %q: use debug, info, warn or error", c.LogLevel))
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("--log-format %q: use text or json", c.LogFormat))
+	}
+	if c.MaxBodyBytes < 1<<20 {
+		errs = append(errs, errors.New("--max-body-bytes must be at least 1048576"))
+	}
+	if c.DBMaxConns < 1 {
+		errs = append(errs, errors.New("--db-max-conns must be at least 1"))
+	}
+	return errors.Join(errs...)
+}
+
+// Redacted returns the database URL without its password, for logs.
+func Redacted(dbURL string) string {
+	u, err := url.Parse(dbURL)
+	if err != nil || u.User == nil {
+		return dbURL
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}

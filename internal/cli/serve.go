@@ -1,0 +1,63 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+
+	"github.com/lastmile/lastmile/internal/app"
+	"github.com/lastmile/lastmile/internal/clock"
+)
+
+func applyEnv(fs *flag.FlagSet, env Env) error { return app.ApplyEnv(fs, env.Getenv) }
+
+func runServe(ctx context.Context, env Env, args []string) error {
+	fs := newFlagSet(env, "serve")
+	var cfg app.Config
+	cfg.RegisterFlags(fs)
+	pos, err := parse(fs, env, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("unexpected argument %q", pos[0])
+	}
+	if err := cfg.Validate(); err != nil {
+		return usageError{err.Error()}
+	}
+	log := newLogger(env.Stderr, cfg.LogLevel, cfg.LogFormat)
+	return app.Run(ctx, cfg, log, clock.Real{}, func(a *app.App) {
+		n, err := a.Teams.CountUsers(ctx)
+		if err != nil || n > 0 {
+			return
+		}
+		db := ""
+		if cfg.DatabaseURL != app.DefaultDatabaseURL {
+			db = " --database-url '" + app.Redacted(cfg.DatabaseURL) + "'"
+		}
+		fmt.Fprintf(env.Stderr, "\nlastmile has no users yet. Create the first administrator and an API key with:\n\n"+
+			"    lastmile user add you@example.com --admin --api-key%s\n\n"+
+			"then create a team (it prints the team's webhook URL):\n\n"+
+			"    lastmile team create Operations%s\n\n", db, db)
+	})
+}
+
+func runMigrate(ctx context.Context, env Env, args []string) error {
+	fs := newFlagSet(env, "migrate")
+	var cfg app.Config
+	cfg.RegisterFlags(fs)
+	if _, err := parse(fs, env, args); err != nil {
+		return err
+	}
+	db, err := openDB(ctx, env, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	v, err := db.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "database schema is at version %d\n", v)
+	return nil
+}

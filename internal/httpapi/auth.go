@@ -1,0 +1,121 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/lastmile/lastmile/internal/apperr"
+	"github.com/lastmile/lastmile/internal/team"
+)
+
+// principal is the authenticated caller and their team roles.
+type principal struct {
+	user  team.User
+	roles map[string]team.Role
+}
+
+// canSee reports whether the caller may read the team's alerts and events.
+func (p *principal) canSee(teamID string) bool {
+	_, ok := p.roles[teamID]
+	return p.user.IsAdmin || ok
+}
+
+// hasRole reports whether the caller has at least role min in the team.
+func (p *principal) hasRole(teamID string, min team.Role) bool {
+	return p.user.IsAdmin || p.roles[teamID].AtLeast(min)
+}
+
+// teamIDs returns the teams whose alerts the caller sees; nil means all.
+func (p *principal) teamIDs() []string {
+	if p.user.IsAdmin {
+		return nil
+	}
+	out := make([]string, 0, len(p.roles))
+	for t := range p.roles {
+		out = append(out, t)
+	}
+	return out
+}
+
+type ctxKey int
+
+const (
+	principalKey ctxKey = iota
+	requestIDKey
+)
+
+func principalFrom(ctx context.Context) *principal {
+	p, _ := ctx.Value(principalKey).(*principal)
+	return p
+}
+
+// apiKeyFrom reads the key from "Authorization: Bearer" or, for SIGNL4
+// clients, "X-S4-Api-Key".
+func apiKeyFrom(r *http.Request) string {
+	if h := r.Header.Get("Authorization"); h != "" {
+		if scheme, key, ok := strings.Cut(h, " "); ok && strings.EqualFold(scheme, "Bearer") {
+			return strings.TrimSpace(key)
+		}
+	}
+	return strings.TrimSpace(r.Header.Get("X-S4-Api-Key"))
+}
+
+func (s *Server) authenticate(ctx context.Context, key string) (*principal, error) {
+	if key == "" {
+		return nil, apperr.New(apperr.Unauthorized, "missing api key: send Authorization: Bearer <key>")
+	}
+	u, err := s.teams.Authenticate(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	roles, err := s.teams.Roles(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &principal{user: u, roles: roles}, nil
+}
+
+// authed wraps a handler that needs a signed-in caller.
+func (s *Server) authed(h func(w http.ResponseWriter, r *http.Request, p *principal)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p, err := s.authenticate(r.Context(), apiKeyFrom(r))
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		h(w, r.WithContext(context.WithValue(r.Context(), principalKey, p)), p)
+	}
+}
+
+// admin wraps a handler only instance administrators may call.
+func (s *Server) admin(h func(w http.ResponseWriter, r *http.Request, p *principal)) http.HandlerFunc {
+	return s.authed(func(w http.ResponseWriter, r *http.Request, p *principal) {
+		if !p.user.IsAdmin {
+			s.writeError(w, r, apperr.New(apperr.Forbidden, "only administrators may do this"))
+			return
+		}
+		h(w, r, p)
+	})
+}
+
+// teamAccess checks the caller's role in the team named by the path; teams
+// the caller cannot see answer 404, so that their existence does not leak.
+func (s *Server) teamAccess(r *http.Request, p *principal, min team.Role) (string, error) {
+	id := r.PathValue("id")
+	if !p.canSee(id) {
+		return "", apperr.New(apperr.NotFound, "team %s not found", id)
+	}
+	if !p.hasRole(id, min) {
+		return "", apperr.New(apperr.Forbidden, "this needs the %s role in the team", min)
+	}
+	return id, nil
+}
+
+// selfOrAdmin checks the caller acts on their own user, or is an admin.
+func selfOrAdmin(p *principal, userID string) error {
+	if p.user.ID == userID || p.user.IsAdmin {
+		return nil
+	}
+	return apperr.New(apperr.Forbidden, "you may only change your own user")
+}

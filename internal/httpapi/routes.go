@@ -1,0 +1,85 @@
+package httpapi
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/lastmile/lastmile/internal/apperr"
+)
+
+// route is one entry of the route table. The table is the single list of
+// what the server answers; a test checks the OpenAPI document against it.
+type route struct {
+	Method  string
+	Pattern string
+	Handler http.Handler
+}
+
+func (s *Server) routes() []route {
+	h := func(method, pattern string, fn http.HandlerFunc) route {
+		return route{Method: method, Pattern: pattern, Handler: fn}
+	}
+	return []route{
+		// Health, for load balancers and orchestrators.
+		h("GET", "/healthz", s.healthz),
+		h("GET", "/readyz", s.readyz),
+		h("GET", "/api/v1/openapi.json", s.openAPI),
+
+		// SIGNL4-compatible inbound.
+		h("POST", "/webhook/{secret}", s.webhook),
+		h("POST", "/api/v2/events/{secret}", s.eventsV2),
+
+		// Users, API keys, contact methods.
+		h("GET", "/api/v1/users/me", s.authed(s.me)),
+		h("GET", "/api/v1/users", s.admin(s.listUsers)),
+		h("POST", "/api/v1/users", s.admin(s.createUser)),
+		h("GET", "/api/v1/users/{id}", s.authed(s.getUser)),
+		h("PATCH", "/api/v1/users/{id}", s.authed(s.updateUser)),
+		h("DELETE", "/api/v1/users/{id}", s.admin(s.deleteUser)),
+		h("GET", "/api/v1/users/{id}/api-keys", s.authed(s.listAPIKeys)),
+		h("POST", "/api/v1/users/{id}/api-keys", s.authed(s.createAPIKey)),
+		h("DELETE", "/api/v1/users/{id}/api-keys/{keyId}", s.authed(s.revokeAPIKey)),
+		h("GET", "/api/v1/users/{id}/contact-methods", s.authed(s.listContactMethods)),
+		h("POST", "/api/v1/users/{id}/contact-methods", s.authed(s.addContactMethod)),
+		h("DELETE", "/api/v1/users/{id}/contact-methods/{methodId}", s.authed(s.deleteContactMethod)),
+
+		// Teams, members, categories.
+		h("GET", "/api/v1/teams", s.authed(s.listTeams)),
+		h("POST", "/api/v1/teams", s.admin(s.createTeam)),
+		h("GET", "/api/v1/teams/{id}", s.authed(s.getTeam)),
+		h("PATCH", "/api/v1/teams/{id}", s.authed(s.updateTeam)),
+		h("DELETE", "/api/v1/teams/{id}", s.admin(s.deleteTeam)),
+		h("POST", "/api/v1/teams/{id}/rotate-secret", s.authed(s.rotateSecret)),
+		h("GET", "/api/v1/teams/{id}/members", s.authed(s.listMembers)),
+		h("POST", "/api/v1/teams/{id}/members", s.authed(s.addMember)),
+		h("PATCH", "/api/v1/teams/{id}/members/{userId}", s.authed(s.updateMember)),
+		h("DELETE", "/api/v1/teams/{id}/members/{userId}", s.authed(s.removeMember)),
+		h("GET", "/api/v1/teams/{id}/categories", s.authed(s.listCategories)),
+		h("POST", "/api/v1/teams/{id}/categories", s.authed(s.createCategory)),
+		h("DELETE", "/api/v1/teams/{id}/categories/{categoryId}", s.authed(s.deleteCategory)),
+
+		// Alerts.
+		h("GET", "/api/v1/alerts", s.authed(s.listAlerts)),
+		h("POST", "/api/v1/alerts/acknowledge", s.authed(s.bulk("acknowledge"))),
+		h("POST", "/api/v1/alerts/close", s.authed(s.bulk("close"))),
+		h("GET", "/api/v1/alerts/{id}", s.authed(s.getAlert)),
+		h("GET", "/api/v1/alerts/{id}/timeline", s.authed(s.alertTimeline)),
+		h("POST", "/api/v1/alerts/{id}/acknowledge", s.authed(s.transition("acknowledge"))),
+		h("POST", "/api/v1/alerts/{id}/undo-acknowledge", s.authed(s.transition("undo-acknowledge"))),
+		h("POST", "/api/v1/alerts/{id}/close", s.authed(s.transition("close"))),
+		h("POST", "/api/v1/alerts/{id}/undo-close", s.authed(s.transition("undo-close"))),
+		h("POST", "/api/v1/alerts/{id}/annotate", s.authed(s.annotate)),
+		h("GET", "/api/v1/alerts/{id}/attachments/{attachmentId}", s.authed(s.attachment)),
+
+		// Inbound events as stored.
+		h("GET", "/api/v1/events", s.authed(s.listEvents)),
+		h("GET", "/api/v1/events/{id}", s.authed(s.getEvent)),
+	}
+}
+
+func errNoRoute(r *http.Request) error {
+	if strings.HasPrefix(r.URL.Path, "/webhook/") || strings.HasPrefix(r.URL.Path, "/api/v2/events/") {
+		return apperr.New(apperr.BadMethod, "inbound events are sent with POST, not %s", r.Method)
+	}
+	return apperr.New(apperr.NotFound, "no route %s %s", r.Method, r.URL.Path)
+}

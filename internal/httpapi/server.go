@@ -1,0 +1,117 @@
+// Package httpapi serves the REST API (/api/v1), the SIGNL4-compatible inbound
+// routes, and the health endpoints.
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/lastmile/lastmile/internal/alert"
+	"github.com/lastmile/lastmile/internal/clock"
+	"github.com/lastmile/lastmile/internal/ingest"
+	"github.com/lastmile/lastmile/internal/store"
+	"github.com/lastmile/lastmile/internal/team"
+)
+
+// Config is what the HTTP layer needs to know.
+type Config struct {
+	// BaseURL is where users reach this server, for links such as the
+	// webhook URL shown when a team is created.
+	BaseURL string
+	// MaxBodyBytes bounds an inbound webhook request.
+	MaxBodyBytes int64
+	Limits       ingest.Limits
+}
+
+// Server holds the handlers' dependencies.
+type Server struct {
+	cfg    Config
+	db     *store.DB
+	teams  *team.Service
+	alerts *alert.Service
+	clock  clock.Clock
+	log    *slog.Logger
+}
+
+// New returns a Server.
+func New(cfg Config, db *store.DB, teams *team.Service, alerts *alert.Service, c clock.Clock, log *slog.Logger) *Server {
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 25 << 20
+	}
+	if cfg.Limits.MaxAttachmentBytes <= 0 {
+		cfg.Limits = ingest.DefaultLimits
+	}
+	return &Server{cfg: cfg, db: db, teams: teams, alerts: alerts, clock: c, log: log}
+}
+
+// Handler returns the routes wrapped in the common middleware.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	for _, rt := range s.routes() {
+		mux.Handle(rt.Method+" "+rt.Pattern, rt.Handler)
+	}
+	// Anything else under the API answers in the API's error shape.
+	notFound := func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, errNoRoute(r))
+	}
+	mux.HandleFunc("/api/", notFound)
+	mux.HandleFunc("/webhook/", notFound)
+	return s.recoverer(s.logRequests(withRequestID(mux)))
+}
+
+func withRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b := make([]byte, 8)
+		rand.Read(b)
+		id := hex.EncodeToString(b)
+		w.Header().Set("X-Request-Id", id)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey, id)))
+	})
+}
+
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey).(string)
+	return id
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (s *Server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		// Paths can hold team secrets: log the route pattern, never the path.
+		s.log.Debug("http request", "method", r.Method, "route", r.Pattern, "status", rec.status,
+			"duration_ms", float64(time.Since(start).Microseconds())/1000, "request_id", requestID(r.Context()))
+	})
+}
+
+func (s *Server) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.Error("panic in handler", "route", r.Pattern, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				s.writeError(w, r, fmt.Errorf("panic: %v", v))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}

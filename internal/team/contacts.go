@@ -1,0 +1,137 @@
+package team
+
+import (
+	"context"
+	"fmt"
+	"net/mail"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/lastmile/lastmile/internal/apperr"
+	"github.com/lastmile/lastmile/internal/store"
+)
+
+// ContactMethod is a member's address on one channel.
+type ContactMethod struct {
+	ID        string    `json:"id"`
+	UserID    string    `json:"userId"`
+	Channel   string    `json:"channel"`
+	Address   string    `json:"address"`
+	Label     string    `json:"label"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// Channels a contact method can use.
+var channels = []string{"push", "ntfy", "sms", "voice", "email", "teams", "slack", "webhook"}
+
+// normalizeAddress validates an address for its channel and returns its
+// canonical form.
+func normalizeAddress(channel, addr string) (string, error) {
+	addr = strings.TrimSpace(addr)
+	if addr == "" {
+		return "", apperr.New(apperr.Invalid, "address must not be empty")
+	}
+	switch channel {
+	case "sms", "voice":
+		return normalizePhone(addr)
+	case "email":
+		a, err := mail.ParseAddress(addr)
+		if err != nil {
+			return "", apperr.New(apperr.Invalid, "email address %q is not valid", addr)
+		}
+		return strings.ToLower(a.Address), nil
+	case "ntfy", "teams", "slack", "webhook":
+		if channel == "ntfy" && !strings.Contains(addr, "/") {
+			return addr, nil // a bare topic on the configured ntfy server
+		}
+		u, err := url.Parse(addr)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return "", apperr.New(apperr.Invalid, "%s address must be an http(s) URL", channel)
+		}
+		return addr, nil
+	case "push":
+		return addr, nil
+	}
+	return "", apperr.New(apperr.Invalid, "channel %q: use one of %s", channel, strings.Join(channels, ", "))
+}
+
+// normalizePhone turns a phone number written with spaces, dashes, dots or
+// brackets into E.164. Numbers must carry their country code.
+func normalizePhone(s string) (string, error) {
+	var b strings.Builder
+	for i, r := range s {
+		switch {
+		case r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case r == '+' && i == 0:
+		case r == ' ' || r == '-' || r == '.' || r == '(' || r == ')' || r == '/':
+		default:
+			return "", apperr.New(apperr.Invalid, "phone number %q has an unexpected character %q", s, r)
+		}
+	}
+	digits := b.String()
+	if strings.HasPrefix(s, "00") && !strings.HasPrefix(s, "+") {
+		digits = digits[2:]
+	} else if !strings.HasPrefix(s, "+") {
+		return "", apperr.New(apperr.Invalid, "phone number %q must start with + and the country code (E.164, e.g. +4915112345678)", s)
+	}
+	if len(digits) < 8 || len(digits) > 15 || digits[0] == '0' {
+		return "", apperr.New(apperr.Invalid, "phone number %q is not a valid E.164 number (8 to 15 digits after +, no leading 0)", s)
+	}
+	return "+" + digits, nil
+}
+
+// AddContactMethod stores an address for the user.
+func (s *Service) AddContactMethod(ctx context.Context, userID, channel, address, label string) (ContactMethod, error) {
+	channel = strings.ToLower(strings.TrimSpace(channel))
+	addr, err := normalizeAddress(channel, address)
+	if err != nil {
+		return ContactMethod{}, err
+	}
+	if _, err := s.User(ctx, userID); err != nil {
+		return ContactMethod{}, err
+	}
+	c := ContactMethod{ID: newID(), UserID: userID, Channel: channel, Address: addr, Label: strings.TrimSpace(label), CreatedAt: s.clock.Now()}
+	_, err = s.db.Exec(ctx, `INSERT INTO contact_methods (id, user_id, channel, address, label, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		c.ID, c.UserID, c.Channel, c.Address, c.Label, micros(c.CreatedAt))
+	if store.IsUniqueViolation(err) {
+		return ContactMethod{}, apperr.New(apperr.Conflict, "this %s address is already stored", channel)
+	}
+	if err != nil {
+		return ContactMethod{}, fmt.Errorf("insert contact method: %w", err)
+	}
+	return c, nil
+}
+
+// ContactMethods lists the user's addresses.
+func (s *Service) ContactMethods(ctx context.Context, userID string) ([]ContactMethod, error) {
+	rows, err := s.db.Query(ctx, `SELECT id, user_id, channel, address, label, created_at FROM contact_methods WHERE user_id = ? ORDER BY created_at`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("list contact methods: %w", err)
+	}
+	defer rows.Close()
+	out := []ContactMethod{}
+	for rows.Next() {
+		var c ContactMethod
+		var created int64
+		if err := rows.Scan(&c.ID, &c.UserID, &c.Channel, &c.Address, &c.Label, &created); err != nil {
+			return nil, fmt.Errorf("scan contact method: %w", err)
+		}
+		c.CreatedAt = fromMicros(created)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// DeleteContactMethod removes one of the user's addresses.
+func (s *Service) DeleteContactMethod(ctx context.Context, userID, id string) error {
+	res, err := s.db.Exec(ctx, `DELETE FROM contact_methods WHERE id = ? AND user_id = ?`, id, userID)
+	if err != nil {
+		return fmt.Errorf("delete contact method: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return apperr.New(apperr.NotFound, "contact method %s not found", id)
+	}
+	return nil
+}
