@@ -171,10 +171,21 @@ func category(ev *ingest.Event, cats []team.Category) (name string, matched bool
 	return "", false
 }
 
+// hasKeywords reports whether any category has keywords: without them a
+// whitelist filter would drop every event, which no team means.
+func hasKeywords(cats []team.Category) bool {
+	for _, c := range cats {
+		if len(c.Keywords) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 func (s *Service) applyNew(ctx context.Context, tx *store.Tx, in Inbound, cats []team.Category, now time.Time, out *Outcome) error {
 	ev := in.Event
 	cat, matched := category(ev, cats)
-	if ev.Filtering && !matched {
+	if ev.Filtering && !matched && hasKeywords(cats) {
 		out.Status, out.Reason = EventFiltered, "X-S4-Filtering is on and no category keyword matched"
 		return nil
 	}

@@ -136,19 +136,16 @@ func (s *Service) Annotate(ctx context.Context, id string, a Actor, text string,
 	if !allowed(al.TeamID) {
 		return TimelineEntry{}, apperr.New(apperr.NotFound, "alert %s not found", id)
 	}
-	now := s.clock.Now()
+	e := TimelineEntry{AlertID: id, At: s.clock.Now(), Kind: KindAnnotated, Actor: a, Text: text}
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
-		if _, err := tx.Exec(ctx, `UPDATE alerts SET updated_at = ? WHERE id = ?`, micros(now), id); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE alerts SET updated_at = ? WHERE id = ?`, micros(e.At), id); err != nil {
 			return fmt.Errorf("touch alert: %w", err)
 		}
-		return addTimeline(ctx, tx, id, now, KindAnnotated, a, text, "")
+		return tx.QueryRow(ctx, `INSERT INTO timeline (alert_id, at, kind, actor_type, actor_id, actor_name, text) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			id, micros(e.At), e.Kind, a.Type, a.ID, a.Name, text).Scan(&e.ID)
 	})
 	if err != nil {
-		return TimelineEntry{}, err
+		return TimelineEntry{}, fmt.Errorf("annotate: %w", err)
 	}
-	tl, err := s.Timeline(ctx, id)
-	if err != nil {
-		return TimelineEntry{}, err
-	}
-	return tl[len(tl)-1], nil
+	return e, nil
 }

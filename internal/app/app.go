@@ -77,10 +77,7 @@ func (a *App) Start() error {
 		return fmt.Errorf("listen on %s: %w", a.cfg.Listen, err)
 	}
 	a.ln = ln
-	base := a.cfg.BaseURL
-	if base == "" {
-		base = "http://" + ln.Addr().String()
-	}
+	base := a.BaseURL()
 	api := httpapi.New(httpapi.Config{BaseURL: base, MaxBodyBytes: a.cfg.MaxBodyBytes, Limits: ingest.DefaultLimits}, a.DB, a.Teams, a.Alerts, a.clock, a.log)
 	a.srv = &http.Server{
 		Handler:           api.Handler(),
@@ -95,6 +92,14 @@ func (a *App) Start() error {
 	go func() { a.served <- a.srv.Serve(ln) }()
 	a.log.Info("lastmile is serving", "addr", ln.Addr().String(), "base_url", base, "database", Redacted(a.cfg.DatabaseURL), "dialect", a.DB.Dialect())
 	return nil
+}
+
+// BaseURL is the URL users reach this server at.
+func (a *App) BaseURL() string {
+	if a.cfg.BaseURL != "" {
+		return a.cfg.BaseURL
+	}
+	return "http://" + a.Addr()
 }
 
 // Addr is the address the server listens on.

@@ -43,7 +43,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "text or json")
 	fs.StringVar(&c.SQLiteSynchronous, "sqlite-synchronous", "full", "SQLite durability: full (survives power loss) or normal (survives a crash of lastmile)")
-	fs.StringVar(&c.PostgresSynchronousCommit, "postgres-synchronous-commit", "on", "PostgreSQL synchronous_commit for lastmile's sessions: on or off")
+	fs.StringVar(&c.PostgresSynchronousCommit, "postgres-synchronous-commit", "on", "PostgreSQL synchronous_commit for lastmile's sessions: on, off, local, remote_write or remote_apply")
 	fs.IntVar(&c.DBMaxConns, "db-max-conns", 16, "database connections per instance")
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", 25<<20, "largest inbound webhook request, in bytes")
 	fs.BoolVar(&c.Migrate, "migrate", true, "apply database migrations at start (false: only check that they are applied)")
@@ -108,8 +108,9 @@ func (c *Config) Validate() error {
 	if c.MaxBodyBytes < 1<<20 {
 		errs = append(errs, errors.New("--max-body-bytes must be at least 1048576"))
 	}
-	if c.DBMaxConns < 1 {
-		errs = append(errs, errors.New("--db-max-conns must be at least 1"))
+	if c.DBMaxConns < 2 {
+		// Migrations on PostgreSQL hold one connection for their lock.
+		errs = append(errs, errors.New("--db-max-conns must be at least 2"))
 	}
 	return errors.Join(errs...)
 }

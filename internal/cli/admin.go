@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/lastmile/lastmile/internal/app"
 	"github.com/lastmile/lastmile/internal/clock"
@@ -51,7 +52,7 @@ func sub(args []string, names string) (string, []string, error) {
 }
 
 func runUser(ctx context.Context, env Env, args []string) error {
-	name, args, err := sub(args, "add, list, api-key, revoke-key")
+	name, args, err := sub(args, "add, list, api-key, keys, revoke-key")
 	if err != nil {
 		return err
 	}
@@ -81,18 +82,18 @@ func runUser(ctx context.Context, env Env, args []string) error {
 			}
 			out := map[string]any{"user": u}
 			if withKey {
-				_, key, err := ts.CreateAPIKey(ctx, u.ID, "created with the user")
+				k, key, err := ts.CreateAPIKey(ctx, u.ID, "created with the user")
 				if err != nil {
 					return err
 				}
-				out["apiKey"] = key
+				out["apiKey"], out["apiKeyId"] = key, k.ID
 			}
 			if a.json {
 				return printJSON(env.Stdout, out)
 			}
 			fmt.Fprintf(env.Stdout, "created user %s (%s)%s\n", u.Email, u.ID, map[bool]string{true: ", administrator"}[u.IsAdmin])
 			if key, ok := out["apiKey"]; ok {
-				fmt.Fprintf(env.Stdout, "API key (shown only now): %s\n", key)
+				fmt.Fprintf(env.Stdout, "API key %s (shown only now): %s\n", out["apiKeyId"], key)
 			}
 			return nil
 		})
@@ -104,6 +105,9 @@ func runUser(ctx context.Context, env Env, args []string) error {
 			us, err := ts.Users(ctx)
 			if err != nil {
 				return err
+			}
+			if us == nil {
+				us = []team.User{}
 			}
 			if a.json {
 				return printJSON(env.Stdout, us)
@@ -140,6 +144,40 @@ func runUser(ctx context.Context, env Env, args []string) error {
 			fmt.Fprintf(env.Stdout, "API key %s for %s (shown only now): %s\n", k.ID, u.Email, key)
 			return nil
 		})
+	case "keys":
+		pos, err := parse(fs, env, args)
+		if err != nil {
+			return err
+		}
+		if len(pos) != 1 {
+			return usagef("usage: lastmile user keys EMAIL")
+		}
+		return withTeams(ctx, env, a, func(ts *team.Service) error {
+			u, err := ts.UserByRef(ctx, pos[0])
+			if err != nil {
+				return err
+			}
+			keys, err := ts.APIKeys(ctx, u.ID)
+			if err != nil {
+				return err
+			}
+			if a.json {
+				if keys == nil {
+					keys = []team.APIKey{}
+				}
+				return printJSON(env.Stdout, keys)
+			}
+			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tNAME\tSTARTS WITH\tCREATED\tREVOKED")
+			for _, k := range keys {
+				revoked := "-"
+				if k.RevokedAt != nil {
+					revoked = k.RevokedAt.Format(time.RFC3339)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s…\t%s\t%s\n", k.ID, k.Name, k.Prefix, k.CreatedAt.Format(time.RFC3339), revoked)
+			}
+			return tw.Flush()
+		})
 	case "revoke-key":
 		pos, err := parse(fs, env, args)
 		if err != nil {
@@ -160,7 +198,7 @@ func runUser(ctx context.Context, env Env, args []string) error {
 			return nil
 		})
 	}
-	return usagef("unknown subcommand %q: use add, list, api-key or revoke-key", name)
+	return usagef("unknown subcommand %q: use add, list, api-key, keys or revoke-key", name)
 }
 
 func runTeam(ctx context.Context, env Env, args []string) error {
@@ -182,6 +220,8 @@ func runTeam(ctx context.Context, env Env, args []string) error {
 	}
 	switch name {
 	case "create":
+		var scenario string
+		fs.StringVar(&scenario, "scenario", "single_ack", "default alerting scenario: single_ack, multi_ack or emergency")
 		pos, err := parse(fs, env, args)
 		if err != nil {
 			return err
@@ -190,7 +230,7 @@ func runTeam(ctx context.Context, env Env, args []string) error {
 			return usagef("usage: lastmile team create NAME")
 		}
 		return withTeams(ctx, env, a, func(ts *team.Service) error {
-			t, secret, err := ts.CreateTeam(ctx, pos[0])
+			t, secret, err := ts.CreateTeam(ctx, pos[0], scenario)
 			if err != nil {
 				return err
 			}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/lastmile/lastmile/internal/app"
 	"github.com/lastmile/lastmile/internal/apperr"
 )
 
@@ -43,7 +44,7 @@ func commands() []command {
 	return []command{
 		{"serve", "run the server", runServe},
 		{"migrate", "apply database migrations and exit", runMigrate},
-		{"user", "manage users: add, list, api-key, revoke-key", runUser},
+		{"user", "manage users: add, list, api-key, keys, revoke-key", runUser},
 		{"team", "manage teams: create, list, add-member, remove-member, rotate-secret", runTeam},
 		{"version", "print the version", runVersion},
 	}
@@ -71,8 +72,8 @@ func Main(ctx context.Context, args []string, env Env) int {
 			return 0
 		case errors.Is(err, flag.ErrHelp):
 			return 0
-		case errors.As(err, new(usageError)):
-			fmt.Fprintf(env.Stderr, "lastmile %s: %v\n", c.name, err)
+		case errors.As(err, new(usageError)) || apperr.KindOf(err) == apperr.Invalid:
+			fmt.Fprintf(env.Stderr, "lastmile %s: %s\n", c.name, oneLine(err))
 			return 2
 		default:
 			fmt.Fprintf(env.Stderr, "lastmile %s: %s\n", c.name, oneLine(err))
@@ -107,7 +108,9 @@ func newFlagSet(env Env, name string) *flag.FlagSet {
 }
 
 // parse parses flags placed anywhere among the positional arguments, applies
-// LASTMILE_* variables, and returns the positional arguments.
+// LASTMILE_* variables, and returns the positional arguments. Admin commands
+// read only LASTMILE_DATABASE_URL from the environment: a variable such as
+// LASTMILE_ADMIN must never turn every new user into an administrator.
 func parse(fs *flag.FlagSet, env Env, args []string) ([]string, error) {
 	var pos []string
 	for {
@@ -124,7 +127,16 @@ func parse(fs *flag.FlagSet, env Env, args []string) ([]string, error) {
 		pos = append(pos, args[0])
 		args = args[1:]
 	}
-	if err := applyEnv(fs, env); err != nil {
+	getenv := env.Getenv
+	if fs.Lookup("listen") == nil {
+		getenv = func(k string) string {
+			if k == "LASTMILE_DATABASE_URL" || k == "LASTMILE_DATABASE_URL_FILE" {
+				return env.Getenv(k)
+			}
+			return ""
+		}
+	}
+	if err := app.ApplyEnv(fs, getenv); err != nil {
 		return nil, usageError{err.Error()}
 	}
 	return pos, nil

@@ -2,14 +2,11 @@ package cli
 
 import (
 	"context"
-	"flag"
 	"fmt"
 
 	"github.com/lastmile/lastmile/internal/app"
 	"github.com/lastmile/lastmile/internal/clock"
 )
-
-func applyEnv(fs *flag.FlagSet, env Env) error { return app.ApplyEnv(fs, env.Getenv) }
 
 func runServe(ctx context.Context, env Env, args []string) error {
 	fs := newFlagSet(env, "serve")
@@ -33,12 +30,15 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		}
 		db := ""
 		if cfg.DatabaseURL != app.DefaultDatabaseURL {
-			db = " --database-url '" + app.Redacted(cfg.DatabaseURL) + "'"
+			db = " --database-url \"$LASTMILE_DATABASE_URL\""
 		}
 		fmt.Fprintf(env.Stderr, "\nlastmile has no users yet. Create the first administrator and an API key with:\n\n"+
 			"    lastmile user add you@example.com --admin --api-key%s\n\n"+
 			"then create a team (it prints the team's webhook URL):\n\n"+
-			"    lastmile team create Operations%s\n\n", db, db)
+			"    lastmile team create Operations --base-url %s%s\n\n", db, a.BaseURL(), db)
+		if db != "" {
+			fmt.Fprintf(env.Stderr, "(set LASTMILE_DATABASE_URL to the database URL this server uses)\n\n")
+		}
 	})
 }
 

@@ -205,6 +205,24 @@ func (s *Server) attachment(w http.ResponseWriter, r *http.Request, p *principal
 		s.writeError(w, r, err)
 		return
 	}
+	serveAttachment(w, info, data)
+}
+
+// eventAttachment serves a file sent with an event, including events that
+// opened no alert (filtered or discarded).
+func (s *Server) eventAttachment(w http.ResponseWriter, r *http.Request, p *principal) {
+	info, teamID, data, err := s.alerts.Attachment(r.Context(), r.PathValue("attachmentId"))
+	if err == nil && (info.EventID != r.PathValue("id") || !p.canSee(teamID)) {
+		err = apperr.New(apperr.NotFound, "attachment %s not found on this event", r.PathValue("attachmentId"))
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	serveAttachment(w, info, data)
+}
+
+func serveAttachment(w http.ResponseWriter, info alert.AttachmentInfo, data []byte) {
 	// Stored files come from outside: never let a browser run them.
 	w.Header().Set("Content-Type", info.ContentType)
 	w.Header().Set("X-Content-Type-Options", "nosniff")

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 
 	"github.com/lastmile/lastmile/internal/alert"
 	"github.com/lastmile/lastmile/internal/apperr"
@@ -40,15 +39,24 @@ func (s *Server) eventsV2(w http.ResponseWriter, r *http.Request) {
 		s.unknownSecret(w, r, err)
 		return
 	}
-	key := strings.TrimSpace(r.Header.Get("X-S4-Api-Key"))
+	s.ingest(w, r, t, "api", s.checkEventsKey(r, t))
+}
+
+// checkEventsKey checks the API key of /api/v2/events: it must belong to a
+// member of the team or an administrator.
+func (s *Server) checkEventsKey(r *http.Request, t team.Team) error {
+	key := apiKeyFrom(r)
 	if key == "" {
-		key = apiKeyFrom(r)
+		return apperr.New(apperr.Unauthorized, "missing api key: send the X-S4-Api-Key header")
 	}
 	p, err := s.authenticate(r.Context(), key)
-	if err == nil && !p.canSee(t.ID) {
-		err = apperr.New(apperr.Forbidden, "the api key's user is not a member of this team")
+	if err != nil {
+		return err
 	}
-	s.ingest(w, r, t, "api", err)
+	if !p.canSee(t.ID) {
+		return apperr.New(apperr.Forbidden, "the api key's user is neither a member of this team nor an administrator")
+	}
+	return nil
 }
 
 func (s *Server) unknownSecret(w http.ResponseWriter, r *http.Request, err error) {

@@ -55,7 +55,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		if errors.Is(err, context.Canceled) {
 			s.log.Info("client went away", "request_id", body.RequestID, "err", err)
 		} else {
-			s.log.Error("request failed", "request_id", body.RequestID, "method", r.Method, "path", r.URL.Path, "err", err)
+			s.log.Error("request failed", "request_id", body.RequestID, "method", r.Method, "route", r.Pattern, "err", err)
 		}
 		body.Message = "internal error"
 	}
@@ -92,6 +92,9 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 			return apperr.New(apperr.Invalid, "request body is empty; send a JSON object")
 		}
 		return apperr.WithDetails(apperr.Invalid, "request body is not valid JSON for this route", err.Error())
+	}
+	if dec.More() {
+		return apperr.New(apperr.Invalid, "request body has data after the JSON object")
 	}
 	return nil
 }

@@ -2,9 +2,6 @@ package httpapi
 
 import (
 	"net/http"
-	"strings"
-
-	"github.com/lastmile/lastmile/internal/apperr"
 )
 
 // route is one entry of the route table. The table is the single list of
@@ -74,12 +71,6 @@ func (s *Server) routes() []route {
 		// Inbound events as stored.
 		h("GET", "/api/v1/events", s.authed(s.listEvents)),
 		h("GET", "/api/v1/events/{id}", s.authed(s.getEvent)),
+		h("GET", "/api/v1/events/{id}/attachments/{attachmentId}", s.authed(s.eventAttachment)),
 	}
-}
-
-func errNoRoute(r *http.Request) error {
-	if strings.HasPrefix(r.URL.Path, "/webhook/") || strings.HasPrefix(r.URL.Path, "/api/v2/events/") {
-		return apperr.New(apperr.BadMethod, "inbound events are sent with POST, not %s", r.Method)
-	}
-	return apperr.New(apperr.NotFound, "no route %s %s", r.Method, r.URL.Path)
 }

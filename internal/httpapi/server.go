@@ -10,9 +10,11 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/lastmile/lastmile/internal/alert"
+	"github.com/lastmile/lastmile/internal/apperr"
 	"github.com/lastmile/lastmile/internal/clock"
 	"github.com/lastmile/lastmile/internal/ingest"
 	"github.com/lastmile/lastmile/internal/store"
@@ -58,11 +60,30 @@ func (s *Server) Handler() http.Handler {
 	}
 	// Anything else under the API answers in the API's error shape.
 	notFound := func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, errNoRoute(r))
+		if allow := allowedMethods(mux, r); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			s.writeError(w, r, apperr.New(apperr.BadMethod, "%s %s is not served; use %s", r.Method, r.URL.Path, strings.Join(allow, " or ")))
+			return
+		}
+		s.writeError(w, r, apperr.New(apperr.NotFound, "no route %s %s", r.Method, r.URL.Path))
 	}
 	mux.HandleFunc("/api/", notFound)
 	mux.HandleFunc("/webhook/", notFound)
 	return s.recoverer(s.logRequests(withRequestID(mux)))
+}
+
+// allowedMethods lists the methods that have a route for r's path, for the
+// Allow header of a 405. The catch-all patterns do not count.
+func allowedMethods(mux *http.ServeMux, r *http.Request) []string {
+	var out []string
+	for _, m := range []string{"GET", "POST", "PATCH", "DELETE"} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := mux.Handler(probe); pattern != "" && pattern != "/api/" && pattern != "/webhook/" {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 func withRequestID(next http.Handler) http.Handler {

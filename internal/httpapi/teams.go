@@ -45,10 +45,7 @@ func (s *Server) createTeam(w http.ResponseWriter, r *http.Request, p *principal
 		s.writeError(w, r, err)
 		return
 	}
-	t, secret, err := s.teams.CreateTeam(r.Context(), req.Name)
-	if err == nil && req.DefaultScenario != "" {
-		t, err = s.teams.UpdateTeam(r.Context(), t.ID, team.TeamPatch{DefaultScenario: &req.DefaultScenario})
-	}
+	t, secret, err := s.teams.CreateTeam(r.Context(), req.Name, req.DefaultScenario)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -91,9 +91,13 @@ func ParseBody(contentType string, body []byte, lim Limits) (Body, error) {
 		// treated like a missing one rather than losing the alert.
 		mediaType = strings.ToLower(strings.TrimSpace(strings.SplitN(contentType, ";", 2)[0]))
 	}
-	body, warn, err := toUTF8(body, params["charset"])
-	if err != nil {
-		return Body{}, err
+	// Multipart bodies carry binary files: their text fields are cleaned one
+	// by one below, the body as a whole is left alone.
+	var warn string
+	if !strings.HasPrefix(mediaType, "multipart/") {
+		if body, warn, err = toUTF8(body, params["charset"]); err != nil {
+			return Body{}, err
+		}
 	}
 	var b Body
 	switch {

@@ -157,7 +157,7 @@ func Interpret(b Body, m Mapping, h http.Header) Event {
 	}
 	if len(ev.ExternalID) > 500 {
 		ev.Warnings = append(ev.Warnings, "external id longer than 500 characters was cut")
-		ev.ExternalID = ev.ExternalID[:500]
+		ev.ExternalID = strings.ToValidUTF8(ev.ExternalID[:500], "")
 	}
 
 	ev.Action = ActionNew

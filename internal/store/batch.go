@@ -18,7 +18,8 @@ type Batcher struct {
 	log      *slog.Logger
 	wg       sync.WaitGroup
 	stop     chan struct{}
-	once     sync.Once
+	mu       sync.RWMutex // held for reading while queueing, for writing to close
+	closed   bool
 }
 
 type batchReq struct {
@@ -54,11 +55,16 @@ func NewBatcher(db *DB, maxBatch int, log *slog.Logger) *Batcher {
 // fn must therefore only write through tx and set its results afresh each run.
 func (b *Batcher) Do(ctx context.Context, fn func(ctx context.Context, tx *Tx) error) error {
 	r := &batchReq{fn: fn, done: make(chan error, 1)}
+	b.mu.RLock()
+	if b.closed {
+		b.mu.RUnlock()
+		return ErrBatcherClosed
+	}
 	select {
 	case b.reqs <- r:
-	case <-b.stop:
-		return ErrBatcherClosed
+		b.mu.RUnlock()
 	case <-ctx.Done():
+		b.mu.RUnlock()
 		return ctx.Err()
 	}
 	// Once queued, wait for the outcome even if the caller gives up: the work
@@ -68,7 +74,12 @@ func (b *Batcher) Do(ctx context.Context, fn func(ctx context.Context, tx *Tx) e
 
 // Close stops the writers after the queued work is done.
 func (b *Batcher) Close() {
-	b.once.Do(func() { close(b.stop) })
+	b.mu.Lock()
+	if !b.closed {
+		b.closed = true
+		close(b.stop)
+	}
+	b.mu.Unlock()
 	b.wg.Wait()
 }
 

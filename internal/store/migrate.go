@@ -76,11 +76,14 @@ func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
 func (db *DB) CheckCurrent(ctx context.Context) error {
 	have, err := db.SchemaVersion(ctx)
 	if err != nil {
-		return err
+		return fmt.Errorf("database has no lastmile schema (%w): run lastmile migrate", err)
 	}
 	want, err := db.LatestVersion()
 	if err != nil {
 		return err
+	}
+	if have > want {
+		return fmt.Errorf("database schema is at version %d, newer than this binary knows (%d): upgrade lastmile", have, want)
 	}
 	if have != want {
 		return fmt.Errorf("database schema is at version %d, this binary needs %d: run lastmile migrate", have, want)

@@ -44,6 +44,9 @@ func (s *Service) CreateAPIKey(ctx context.Context, userID, name string) (APIKey
 
 // APIKeys lists the user's keys, revoked ones included.
 func (s *Service) APIKeys(ctx context.Context, userID string) ([]APIKey, error) {
+	if _, err := s.User(ctx, userID); err != nil {
+		return nil, err
+	}
 	rows, err := s.db.Query(ctx, `SELECT id, user_id, name, prefix, created_at, last_used_at, revoked_at FROM api_keys WHERE user_id = ? ORDER BY created_at`, userID)
 	if err != nil {
 		return nil, fmt.Errorf("list api keys: %w", err)

@@ -106,6 +106,9 @@ func (s *Service) AddContactMethod(ctx context.Context, userID, channel, address
 
 // ContactMethods lists the user's addresses.
 func (s *Service) ContactMethods(ctx context.Context, userID string) ([]ContactMethod, error) {
+	if _, err := s.User(ctx, userID); err != nil {
+		return nil, err
+	}
 	rows, err := s.db.Query(ctx, `SELECT id, user_id, channel, address, label, created_at FROM contact_methods WHERE user_id = ? ORDER BY created_at`, userID)
 	if err != nil {
 		return nil, fmt.Errorf("list contact methods: %w", err)

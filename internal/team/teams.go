@@ -44,13 +44,20 @@ func validateTeamName(name string) (string, error) {
 }
 
 // CreateTeam adds a team and returns its inbound secret, shown only now.
-func (s *Service) CreateTeam(ctx context.Context, name string) (Team, string, error) {
+// An empty scenario means single_ack.
+func (s *Service) CreateTeam(ctx context.Context, name, scenario string) (Team, string, error) {
 	name, err := validateTeamName(name)
 	if err != nil {
 		return Team{}, "", err
 	}
+	if scenario == "" {
+		scenario = ScenarioSingleAck
+	}
+	if !ValidScenario(scenario) {
+		return Team{}, "", invalidScenario(scenario)
+	}
 	secret := newSecret("")
-	t := Team{ID: newID(), Name: name, DefaultScenario: ScenarioSingleAck, SecretPrefix: secret[:6], CreatedAt: s.clock.Now()}
+	t := Team{ID: newID(), Name: name, DefaultScenario: scenario, SecretPrefix: secret[:6], CreatedAt: s.clock.Now()}
 	_, err = s.db.Exec(ctx, `INSERT INTO teams (id, name, secret_hash, secret_prefix, default_scenario, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
 		t.ID, t.Name, hashSecret(secret), t.SecretPrefix, t.DefaultScenario, micros(t.CreatedAt))
 	if store.IsUniqueViolation(err) {
@@ -130,6 +137,10 @@ func (s *Service) queryTeams(ctx context.Context, q string, args ...any) ([]Team
 	return out, rows.Err()
 }
 
+func invalidScenario(s string) error {
+	return apperr.New(apperr.Invalid, "defaultScenario %q: use single_ack, multi_ack or emergency", s)
+}
+
 // UpdateTeam applies p to the team.
 func (s *Service) UpdateTeam(ctx context.Context, id string, p TeamPatch) (Team, error) {
 	t, err := s.Team(ctx, id)
@@ -143,7 +154,7 @@ func (s *Service) UpdateTeam(ctx context.Context, id string, p TeamPatch) (Team,
 	}
 	if p.DefaultScenario != nil {
 		if !ValidScenario(*p.DefaultScenario) {
-			return Team{}, apperr.New(apperr.Invalid, "defaultScenario %q: use single_ack, multi_ack or emergency", *p.DefaultScenario)
+			return Team{}, invalidScenario(*p.DefaultScenario)
 		}
 		t.DefaultScenario = *p.DefaultScenario
 	}

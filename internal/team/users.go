@@ -161,6 +161,11 @@ func (s *Service) UpdateUser(ctx context.Context, id string, p UserPatch) (User,
 	if err != nil {
 		return User{}, err
 	}
+	if p.Password != nil {
+		if err := validatePassword(*p.Password); err != nil {
+			return User{}, err
+		}
+	}
 	if p.Name != nil {
 		u.Name = strings.TrimSpace(*p.Name)
 	}

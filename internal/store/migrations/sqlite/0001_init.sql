@@ -11,7 +11,7 @@ CREATE TABLE users (
     created_at    INTEGER NOT NULL
 );
 
--- API keys are shown once; only a SHA-256 of the key is kept. Keys are 256
+-- API keys are shown once; only a SHA-256 of the key is kept. Keys are 160
 -- random bits, so a fast hash is enough and lookups by hash are constant-time
 -- with respect to the key.
 CREATE TABLE api_keys (
