@@ -51,6 +51,27 @@ type Outcome struct {
 	AlertID string
 }
 
+// The statements of the ingest path, prepared once (see store.DB.Prepare).
+const (
+	sqlInsertEvent = `INSERT INTO events (id, team_id, received_at, source, remote_addr, content_type, query, headers, body, body_truncated, status, reason, external_id, alert_id, parsed)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	sqlInsertAlert = `INSERT INTO alerts (id, team_id, status, title, text, severity, category, scenario, external_id, source_system, location, params, event_id, created_at, updated_at)
+		VALUES (?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (team_id, external_id) WHERE status <> 'closed' AND external_id IS NOT NULL DO NOTHING`
+	sqlInsertTimeline         = `INSERT INTO timeline (alert_id, at, kind, actor_type, actor_id, actor_name, text, event_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+	sqlInsertAttachment       = `INSERT INTO attachments (id, team_id, event_id, alert_id, name, content_type, size, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	sqlOpenByExternalID       = `SELECT id FROM alerts WHERE team_id = ? AND external_id = ? AND status <> 'closed'`
+	sqlOpenStatusByExternalID = `SELECT id, status FROM alerts WHERE team_id = ? AND external_id = ? AND status <> 'closed'`
+	sqlCountDuplicate         = `UPDATE alerts SET event_count = event_count + 1, updated_at = ? WHERE id = ?`
+)
+
+// Prepare readies the statements every inbound event runs.
+func (s *Service) Prepare(ctx context.Context) error {
+	return s.db.Prepare(ctx, sqlInsertEvent, sqlInsertAlert, sqlInsertTimeline, sqlInsertAttachment,
+		sqlOpenByExternalID, sqlOpenStatusByExternalID, sqlCountDuplicate,
+		acknowledge.update, closeAlert.update)
+}
+
 // maxStoredBody bounds the raw body kept with an event; attachments are kept
 // whole in their own table.
 const maxStoredBody = 1 << 20
@@ -61,7 +82,7 @@ func (s *Service) Ingest(ctx context.Context, in Inbound) (Outcome, error) {
 	var cats []team.Category
 	if in.Event != nil && in.Event.Action == ingest.ActionNew {
 		var err error
-		if cats, err = s.teams.Categories(ctx, s.db, in.Team.ID); err != nil {
+		if cats, err = s.teams.CachedCategories(ctx, in.Team.ID); err != nil {
 			return Outcome{}, err
 		}
 	}
@@ -105,7 +126,7 @@ func (s *Service) apply(ctx context.Context, tx *store.Tx, in Inbound, cats []te
 			if out.AlertID != "" {
 				alertID = out.AlertID
 			}
-			if _, err := tx.Exec(ctx, `INSERT INTO attachments (id, team_id, event_id, alert_id, name, content_type, size, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			if _, err := tx.Exec(ctx, sqlInsertAttachment,
 				newID(), in.Team.ID, eventID, alertID, a.Name, a.ContentType, len(a.Data), a.Data, micros(now)); err != nil {
 				return Outcome{}, fmt.Errorf("insert attachment: %w", err)
 			}
@@ -129,8 +150,7 @@ func insertEvent(ctx context.Context, tx *store.Tx, in Inbound, out Outcome, now
 	if out.AlertID != "" {
 		alertID = out.AlertID
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO events (id, team_id, received_at, source, remote_addr, content_type, query, headers, body, body_truncated, status, reason, external_id, alert_id, parsed)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := tx.Exec(ctx, sqlInsertEvent,
 		out.EventID, in.Team.ID, micros(now), in.Raw.Source, in.Raw.RemoteAddr, in.Raw.ContentType, in.Raw.Query, mustJSON(in.Raw.Headers),
 		body, truncated, out.Status, out.Reason, extID, alertID, parsed)
 	if err != nil {
@@ -204,9 +224,7 @@ func (s *Service) applyNew(ctx context.Context, tx *store.Tx, in Inbound, cats [
 	// look-up; trying again settles it.
 	for attempt := 0; attempt < 3; attempt++ {
 		alertID := newID()
-		res, err := tx.Exec(ctx, `INSERT INTO alerts (id, team_id, status, title, text, severity, category, scenario, external_id, source_system, location, params, event_id, created_at, updated_at)
-			VALUES (?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (team_id, external_id) WHERE status <> 'closed' AND external_id IS NOT NULL DO NOTHING`,
+		res, err := tx.Exec(ctx, sqlInsertAlert,
 			alertID, in.Team.ID, ev.Title, ev.Text, ev.Severity, cat, scenario, extID, ev.SourceSystem, ev.Location, mustJSON(ev.Params), out.EventID, micros(now), micros(now))
 		if err != nil {
 			return fmt.Errorf("insert alert: %w", err)
@@ -216,14 +234,14 @@ func (s *Service) applyNew(ctx context.Context, tx *store.Tx, in Inbound, cats [
 			return addTimeline(ctx, tx, alertID, now, KindCreated, eventActor(ev), "", out.EventID)
 		}
 		var existing string
-		err = tx.QueryRow(ctx, `SELECT id FROM alerts WHERE team_id = ? AND external_id = ? AND status <> 'closed'`, in.Team.ID, ev.ExternalID).Scan(&existing)
+		err = tx.QueryRow(ctx, sqlOpenByExternalID, in.Team.ID, ev.ExternalID).Scan(&existing)
 		if errors.Is(err, sql.ErrNoRows) {
 			continue
 		}
 		if err != nil {
 			return fmt.Errorf("find open alert: %w", err)
 		}
-		if _, err := tx.Exec(ctx, `UPDATE alerts SET event_count = event_count + 1, updated_at = ? WHERE id = ?`, micros(now), existing); err != nil {
+		if _, err := tx.Exec(ctx, sqlCountDuplicate, micros(now), existing); err != nil {
 			return fmt.Errorf("count duplicate: %w", err)
 		}
 		out.Status, out.AlertID, out.Reason = EventUpdated, existing, "an alert with this external id is already open"
@@ -236,7 +254,7 @@ func (s *Service) applyStatus(ctx context.Context, tx *store.Tx, in Inbound, now
 	ev := in.Event
 	var id string
 	var status Status
-	err := tx.QueryRow(ctx, `SELECT id, status FROM alerts WHERE team_id = ? AND external_id = ? AND status <> 'closed'`, in.Team.ID, ev.ExternalID).Scan(&id, &status)
+	err := tx.QueryRow(ctx, sqlOpenStatusByExternalID, in.Team.ID, ev.ExternalID).Scan(&id, &status)
 	if errors.Is(err, sql.ErrNoRows) {
 		out.Status, out.Reason = EventDiscarded, fmt.Sprintf("no open alert has external id %q", ev.ExternalID)
 		return nil
@@ -276,7 +294,7 @@ func addTimeline(ctx context.Context, q store.Q, alertID string, at time.Time, k
 	if eventID != "" {
 		ev = eventID
 	}
-	_, err := q.Exec(ctx, `INSERT INTO timeline (alert_id, at, kind, actor_type, actor_id, actor_name, text, event_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := q.Exec(ctx, sqlInsertTimeline,
 		alertID, micros(at), kind, a.Type, a.ID, a.Name, text, ev)
 	if err != nil {
 		return fmt.Errorf("append timeline: %w", err)

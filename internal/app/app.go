@@ -67,6 +67,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, c clock.Clock) (*App
 	a.batch = store.NewBatcher(db, 256, log)
 	a.Teams = team.NewService(db, c)
 	a.Alerts = alert.NewService(db, a.batch, c, a.Teams)
+	if err := a.Alerts.Prepare(ctx); err != nil {
+		a.batch.Close()
+		db.Close()
+		return nil, err
+	}
 	return a, nil
 }
 

@@ -23,7 +23,7 @@ const rejectedBodyKeep = 64 << 10
 // webhook is SIGNL4's POST /webhook/{teamSecret}: the secret is the only
 // credential.
 func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
-	t, err := s.teams.TeamBySecret(r.Context(), r.PathValue("secret"))
+	t, err := s.teams.CachedTeamBySecret(r.Context(), r.PathValue("secret"))
 	if err != nil {
 		s.unknownSecret(w, r, err)
 		return
@@ -34,7 +34,7 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 // eventsV2 is SIGNL4's POST /api/v2/events/{teamSecret}, which also needs an
 // API key of someone in the team.
 func (s *Server) eventsV2(w http.ResponseWriter, r *http.Request) {
-	t, err := s.teams.TeamBySecret(r.Context(), r.PathValue("secret"))
+	t, err := s.teams.CachedTeamBySecret(r.Context(), r.PathValue("secret"))
 	if err != nil {
 		s.unknownSecret(w, r, err)
 		return

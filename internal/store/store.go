@@ -55,6 +55,7 @@ type DB struct {
 	read    *sql.DB
 	log     *slog.Logger
 	binds   sync.Map // query text → rebound text (Postgres)
+	stmts   sync.Map // query text → *sql.Stmt prepared on the SQLite writer
 }
 
 // Open opens the database at rawURL: "sqlite:PATH", a plain file path, or
@@ -113,6 +114,8 @@ func openSQLite(rawURL string, opt Options) (*DB, error) {
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "synchronous("+syncMode+")")
+	// A bigger page cache keeps the indexes the ingest path touches in memory.
+	q.Add("_pragma", "cache_size(-65536)")
 	q.Set("_txlock", "immediate")
 	dsn := "file:" + path + "?" + q.Encode()
 	w, err := sql.Open("sqlite", dsn)
@@ -157,6 +160,7 @@ func (db *DB) Dialect() Dialect { return db.dialect }
 
 // Close closes all connections.
 func (db *DB) Close() error {
+	db.stmts.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
 	err := db.write.Close()
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
@@ -237,17 +241,60 @@ func (t *Tx) Dialect() Dialect { return t.db.dialect }
 
 // Exec runs a statement in the transaction.
 func (t *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := t.prepared(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
 	return t.tx.ExecContext(ctx, t.db.rebind(query), args...)
 }
 
 // Query runs a query in the transaction.
 func (t *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := t.prepared(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
 	return t.tx.QueryContext(ctx, t.db.rebind(query), args...)
 }
 
 // QueryRow runs a one-row query in the transaction.
 func (t *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := t.prepared(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	return t.tx.QueryRowContext(ctx, t.db.rebind(query), args...)
+}
+
+// prepared returns the transaction's handle on a statement prepared by
+// Prepare, or nil.
+func (t *Tx) prepared(ctx context.Context, query string) *sql.Stmt {
+	v, ok := t.db.stmts.Load(query)
+	if !ok {
+		return nil
+	}
+	return t.tx.StmtContext(ctx, v.(*sql.Stmt))
+}
+
+// Prepare prepares hot write statements once, so that transactions skip
+// parsing them again: on SQLite parsing costs more than running a small
+// insert. It must be called before the statements are used in a
+// transaction. PostgreSQL needs none of this: pgx caches prepared
+// statements per connection by itself.
+func (db *DB) Prepare(ctx context.Context, queries ...string) error {
+	if db.dialect != SQLite {
+		return nil
+	}
+	for _, q := range queries {
+		if _, ok := db.stmts.Load(q); ok {
+			continue
+		}
+		st, err := db.write.PrepareContext(ctx, q)
+		if err != nil {
+			return fmt.Errorf("prepare %q: %w", q, err)
+		}
+		if _, loaded := db.stmts.LoadOrStore(q, st); loaded {
+			st.Close()
+		}
+	}
+	return nil
 }
 
 // InTx runs fn in a write transaction and commits if fn returns nil.

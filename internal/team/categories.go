@@ -48,6 +48,7 @@ func (s *Service) CreateCategory(ctx context.Context, teamID string, nc NewCateg
 	}
 	c := Category{ID: newID(), TeamID: teamID, Name: name, Color: strings.TrimSpace(nc.Color), Keywords: kws, MatchAll: nc.MatchAll, CreatedAt: s.clock.Now()}
 	kj, _ := json.Marshal(kws)
+	defer s.cache.reset()
 	_, err := s.db.Exec(ctx, `INSERT INTO categories (id, team_id, name, color, keywords, match_all, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.TeamID, c.Name, c.Color, string(kj), c.MatchAll, micros(c.CreatedAt))
 	if store.IsUniqueViolation(err) {
@@ -85,6 +86,7 @@ func (s *Service) Categories(ctx context.Context, q store.Q, teamID string) ([]C
 
 // DeleteCategory removes a team's category.
 func (s *Service) DeleteCategory(ctx context.Context, teamID, id string) error {
+	defer s.cache.reset()
 	res, err := s.db.Exec(ctx, `DELETE FROM categories WHERE id = ? AND team_id = ?`, id, teamID)
 	if err != nil {
 		return fmt.Errorf("delete category: %w", err)

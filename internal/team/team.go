@@ -61,6 +61,7 @@ func ValidScenario(s string) bool {
 type Service struct {
 	db    *store.DB
 	clock clock.Clock
+	cache cache
 }
 
 // NewService returns a Service over db.

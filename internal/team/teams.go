@@ -72,6 +72,7 @@ func (s *Service) CreateTeam(ctx context.Context, name, scenario string) (Team, 
 // RotateSecret gives the team a new inbound secret; the old one stops working.
 func (s *Service) RotateSecret(ctx context.Context, teamID string) (string, error) {
 	secret := newSecret("")
+	defer s.cache.reset()
 	res, err := s.db.Exec(ctx, `UPDATE teams SET secret_hash = ?, secret_prefix = ? WHERE id = ?`, hashSecret(secret), secret[:6], teamID)
 	if err != nil {
 		return "", fmt.Errorf("rotate team secret: %w", err)
@@ -158,6 +159,7 @@ func (s *Service) UpdateTeam(ctx context.Context, id string, p TeamPatch) (Team,
 		}
 		t.DefaultScenario = *p.DefaultScenario
 	}
+	defer s.cache.reset()
 	_, err = s.db.Exec(ctx, `UPDATE teams SET name = ?, default_scenario = ? WHERE id = ?`, t.Name, t.DefaultScenario, id)
 	if store.IsUniqueViolation(err) {
 		return Team{}, apperr.New(apperr.Conflict, "a team named %q already exists", t.Name)
@@ -170,6 +172,7 @@ func (s *Service) UpdateTeam(ctx context.Context, id string, p TeamPatch) (Team,
 
 // DeleteTeam removes a team and everything it owns.
 func (s *Service) DeleteTeam(ctx context.Context, id string) error {
+	defer s.cache.reset()
 	res, err := s.db.Exec(ctx, `DELETE FROM teams WHERE id = ?`, id)
 	if err != nil {
 		return fmt.Errorf("delete team: %w", err)
