@@ -62,10 +62,11 @@ func (s *Server) Handler() http.Handler {
 	notFound := func(w http.ResponseWriter, r *http.Request) {
 		if allow := allowedMethods(mux, r); len(allow) > 0 {
 			w.Header().Set("Allow", strings.Join(allow, ", "))
-			s.writeError(w, r, apperr.New(apperr.BadMethod, "%s %s is not served; use %s", r.Method, r.URL.Path, strings.Join(allow, " or ")))
+			s.writeError(w, r, apperr.New(apperr.BadMethod, "method %s is not allowed here; use %s", r.Method, strings.Join(allow, " or ")))
 			return
 		}
-		s.writeError(w, r, apperr.New(apperr.NotFound, "no route %s %s", r.Method, r.URL.Path))
+		// The path is not repeated: under /webhook/ it holds a secret.
+		s.writeError(w, r, apperr.New(apperr.NotFound, "no such route: see /api/v1/openapi.json"))
 	}
 	mux.HandleFunc("/api/", notFound)
 	mux.HandleFunc("/webhook/", notFound)
