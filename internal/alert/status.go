@@ -51,7 +51,7 @@ func (t transition) apply(ctx context.Context, tx *store.Tx, id string, a Actor,
 	}
 	res, err := tx.Exec(ctx, t.update, args...)
 	if store.IsUniqueViolation(err) {
-		return false, apperr.New(apperr.Conflict, "cannot reopen: another alert with the same external id is open")
+		return false, apperr.New(apperr.Conflict, "cannot undo-close: another alert with the same external id is open")
 	}
 	if err != nil {
 		return false, fmt.Errorf("%s alert: %w", t.name, err)
