@@ -88,10 +88,11 @@ func (s *Service) Ingest(ctx context.Context, in Inbound) (Outcome, error) {
 	}
 	now := s.clock.Now()
 	eventID := newID()
+	enc := encode(in)
 	var out Outcome
 	err := s.batch.Do(ctx, func(ctx context.Context, tx *store.Tx) error {
 		var err error
-		out, err = s.apply(ctx, tx, in, cats, eventID, now)
+		out, err = s.apply(ctx, tx, in, enc, cats, eventID, now)
 		return err
 	})
 	if err != nil {
@@ -100,7 +101,21 @@ func (s *Service) Ingest(ctx context.Context, in Inbound) (Outcome, error) {
 	return out, nil
 }
 
-func (s *Service) apply(ctx context.Context, tx *store.Tx, in Inbound, cats []team.Category, eventID string, now time.Time) (Outcome, error) {
+// encoded holds the JSON columns of an event, made before the write so that
+// the single writer spends its time writing.
+type encoded struct {
+	headers, parsed, params string
+}
+
+func encode(in Inbound) encoded {
+	e := encoded{headers: mustJSON(in.Raw.Headers), parsed: "{}"}
+	if in.Event != nil {
+		e.parsed, e.params = mustJSON(in.Event), mustJSON(in.Event.Params)
+	}
+	return e
+}
+
+func (s *Service) apply(ctx context.Context, tx *store.Tx, in Inbound, enc encoded, cats []team.Category, eventID string, now time.Time) (Outcome, error) {
 	out := Outcome{EventID: eventID}
 	ev := in.Event
 	var err error
@@ -110,14 +125,14 @@ func (s *Service) apply(ctx context.Context, tx *store.Tx, in Inbound, cats []te
 	case ev.Action == ingest.ActionDiscard:
 		out.Status, out.Reason = EventDiscarded, ev.Reason
 	case ev.Action == ingest.ActionNew:
-		err = s.applyNew(ctx, tx, in, cats, now, &out)
+		err = s.applyNew(ctx, tx, in, enc.params, cats, now, &out)
 	default:
 		err = s.applyStatus(ctx, tx, in, now, &out)
 	}
 	if err != nil {
 		return Outcome{}, err
 	}
-	if err := insertEvent(ctx, tx, in, out, now); err != nil {
+	if err := insertEvent(ctx, tx, in, enc, out, now); err != nil {
 		return Outcome{}, err
 	}
 	if ev != nil && out.Status != EventRejected {
@@ -135,15 +150,13 @@ func (s *Service) apply(ctx context.Context, tx *store.Tx, in Inbound, cats []te
 	return out, nil
 }
 
-func insertEvent(ctx context.Context, tx *store.Tx, in Inbound, out Outcome, now time.Time) error {
+func insertEvent(ctx context.Context, tx *store.Tx, in Inbound, enc encoded, out Outcome, now time.Time) error {
 	body, truncated := in.Raw.Body, in.Raw.BodyTruncated
 	if len(body) > maxStoredBody {
 		body, truncated = body[:maxStoredBody], true
 	}
-	parsed := "{}"
 	extID := ""
 	if in.Event != nil {
-		parsed = mustJSON(in.Event)
 		extID = in.Event.ExternalID
 	}
 	var alertID any
@@ -151,8 +164,8 @@ func insertEvent(ctx context.Context, tx *store.Tx, in Inbound, out Outcome, now
 		alertID = out.AlertID
 	}
 	_, err := tx.Exec(ctx, sqlInsertEvent,
-		out.EventID, in.Team.ID, micros(now), in.Raw.Source, in.Raw.RemoteAddr, in.Raw.ContentType, in.Raw.Query, mustJSON(in.Raw.Headers),
-		body, truncated, out.Status, out.Reason, extID, alertID, parsed)
+		out.EventID, in.Team.ID, micros(now), in.Raw.Source, in.Raw.RemoteAddr, in.Raw.ContentType, in.Raw.Query, enc.headers,
+		body, truncated, out.Status, out.Reason, extID, alertID, enc.parsed)
 	if err != nil {
 		return fmt.Errorf("insert event: %w", err)
 	}
@@ -202,7 +215,7 @@ func hasKeywords(cats []team.Category) bool {
 	return false
 }
 
-func (s *Service) applyNew(ctx context.Context, tx *store.Tx, in Inbound, cats []team.Category, now time.Time, out *Outcome) error {
+func (s *Service) applyNew(ctx context.Context, tx *store.Tx, in Inbound, params string, cats []team.Category, now time.Time, out *Outcome) error {
 	ev := in.Event
 	cat, matched := category(ev, cats)
 	if ev.Filtering && !matched && hasKeywords(cats) {
@@ -225,7 +238,7 @@ func (s *Service) applyNew(ctx context.Context, tx *store.Tx, in Inbound, cats [
 	for attempt := 0; attempt < 3; attempt++ {
 		alertID := newID()
 		res, err := tx.Exec(ctx, sqlInsertAlert,
-			alertID, in.Team.ID, ev.Title, ev.Text, ev.Severity, cat, scenario, extID, ev.SourceSystem, ev.Location, mustJSON(ev.Params), out.EventID, micros(now), micros(now))
+			alertID, in.Team.ID, ev.Title, ev.Text, ev.Severity, cat, scenario, extID, ev.SourceSystem, ev.Location, params, out.EventID, micros(now), micros(now))
 		if err != nil {
 			return fmt.Errorf("insert alert: %w", err)
 		}

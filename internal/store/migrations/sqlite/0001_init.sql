@@ -118,7 +118,6 @@ CREATE TABLE alerts (
 CREATE UNIQUE INDEX alerts_open_external ON alerts(team_id, external_id)
     WHERE status <> 'closed' AND external_id IS NOT NULL;
 CREATE INDEX alerts_team ON alerts(team_id, id);
-CREATE INDEX alerts_status ON alerts(status, id);
 
 CREATE TABLE timeline (
     id         INTEGER PRIMARY KEY AUTOINCREMENT,
