@@ -30,48 +30,39 @@ func (c *cache) reset() {
 	c.mu.Unlock()
 }
 
-// CachedTeamBySecret is TeamBySecret through the cache. Unknown secrets are
-// not cached, so a new team works at once.
-func (s *Service) CachedTeamBySecret(ctx context.Context, secret string) (Team, error) {
-	key := string(hashSecret(secret))
-	now := s.clock.Now()
-	s.cache.mu.Lock()
-	e, ok := s.cache.bySecret[key]
-	s.cache.mu.Unlock()
+// cachedLookup returns m[key] while it is fresh, else load()'s result, which
+// it keeps unless load fails. Failures are not kept: an unknown secret must
+// work as soon as its team is created.
+func cachedLookup[T any](c *cache, m *map[string]cached[T], key string, now time.Time, load func() (T, error)) (T, error) {
+	c.mu.Lock()
+	e, ok := (*m)[key]
+	c.mu.Unlock()
 	if ok && now.Before(e.expires) {
 		return e.v, nil
 	}
-	t, err := s.TeamBySecret(ctx, secret)
+	v, err := load()
 	if err != nil {
-		return Team{}, err
+		return v, err
 	}
-	s.cache.mu.Lock()
-	if s.cache.bySecret == nil || len(s.cache.bySecret) > 10000 {
-		s.cache.bySecret = map[string]cached[Team]{}
+	c.mu.Lock()
+	if *m == nil || len(*m) > 10000 {
+		*m = map[string]cached[T]{}
 	}
-	s.cache.bySecret[key] = cached[Team]{t, now.Add(cacheTTL)}
-	s.cache.mu.Unlock()
-	return t, nil
+	(*m)[key] = cached[T]{v, now.Add(cacheTTL)}
+	c.mu.Unlock()
+	return v, nil
+}
+
+// CachedTeamBySecret is TeamBySecret through the cache.
+func (s *Service) CachedTeamBySecret(ctx context.Context, secret string) (Team, error) {
+	return cachedLookup(&s.cache, &s.cache.bySecret, string(hashSecret(secret)), s.clock.Now(), func() (Team, error) {
+		return s.TeamBySecret(ctx, secret)
+	})
 }
 
 // CachedCategories is Categories through the cache.
 func (s *Service) CachedCategories(ctx context.Context, teamID string) ([]Category, error) {
-	now := s.clock.Now()
-	s.cache.mu.Lock()
-	e, ok := s.cache.cats[teamID]
-	s.cache.mu.Unlock()
-	if ok && now.Before(e.expires) {
-		return e.v, nil
-	}
-	cs, err := s.Categories(ctx, s.db, teamID)
-	if err != nil {
-		return nil, err
-	}
-	s.cache.mu.Lock()
-	if s.cache.cats == nil || len(s.cache.cats) > 10000 {
-		s.cache.cats = map[string]cached[[]Category]{}
-	}
-	s.cache.cats[teamID] = cached[[]Category]{cs, now.Add(cacheTTL)}
-	s.cache.mu.Unlock()
-	return cs, nil
+	return cachedLookup(&s.cache, &s.cache.cats, teamID, s.clock.Now(), func() ([]Category, error) {
+		return s.Categories(ctx, s.db, teamID)
+	})
 }
