@@ -101,6 +101,10 @@ func openSQLite(rawURL string, opt Options) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("database URL names no SQLite file: use sqlite:PATH")
 	}
+	if strings.Contains(path, ":memory:") || strings.Contains(rawURL, "mode=memory") {
+		// Each pooled connection would get its own empty database.
+		return nil, errors.New("in-memory SQLite is not supported: name a file, e.g. sqlite:lastmile.db")
+	}
 	syncMode := strings.ToUpper(opt.SQLiteSynchronous)
 	if syncMode == "" {
 		syncMode = "FULL"
