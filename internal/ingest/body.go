@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"regexp"
 	"strings"
 	"unicode/utf8"
 
@@ -91,11 +92,16 @@ func ParseBody(contentType string, body []byte, lim Limits) (Body, error) {
 		// treated like a missing one rather than losing the alert.
 		mediaType = strings.ToLower(strings.TrimSpace(strings.SplitN(contentType, ";", 2)[0]))
 	}
-	// Multipart bodies carry binary files: their text fields are cleaned one
-	// by one below, the body as a whole is left alone.
+	charset := params["charset"]
+	if charset == "" {
+		charset = xmlDeclaredCharset(body)
+	}
+	// Multipart bodies carry binary files, and form bodies escape their
+	// bytes: both are decoded field by field, not as a whole.
 	var warn string
-	if !strings.HasPrefix(mediaType, "multipart/") {
-		if body, warn, err = toUTF8(body, params["charset"]); err != nil {
+	form := mediaType == "application/x-www-form-urlencoded" && !looksLikeJSON(body)
+	if !strings.HasPrefix(mediaType, "multipart/") && !form {
+		if body, warn, err = toUTF8(body, charset); err != nil {
 			return Body{}, err
 		}
 	}
@@ -106,13 +112,14 @@ func ParseBody(contentType string, body []byte, lim Limits) (Body, error) {
 	case mediaType == "application/x-www-form-urlencoded":
 		// curl -d sends this type whatever the body is, so JSON under a form
 		// type is common: read it as the JSON it is.
-		if t := bytes.TrimSpace(body); len(t) > 0 && (t[0] == '{' || t[0] == '[') {
-			if jb, jerr := parseDeclaredJSON(t); jerr == nil {
+		if !form {
+			if jb, jerr := parseDeclaredJSON(bytes.TrimSpace(body)); jerr == nil {
 				b = jb
 				break
 			}
+			form = true
 		}
-		b, err = parseForm(body)
+		b, err = parseForm(body, charset)
 	case isJSONType(mediaType):
 		b, err = parseDeclaredJSON(body)
 	case mediaType == "application/xml" || mediaType == "text/xml" || strings.HasSuffix(mediaType, "+xml"):
@@ -140,6 +147,31 @@ func ParseBody(contentType string, body []byte, lim Limits) (Body, error) {
 	b.Text = clean(b.Text)
 	return b, nil
 }
+
+func looksLikeJSON(body []byte) bool {
+	t := bytes.TrimSpace(body)
+	return len(t) > 0 && (t[0] == '{' || t[0] == '[')
+}
+
+// xmlDeclaredCharset returns the encoding an XML prolog declares, so that a
+// document that says encoding="windows-1252" is read as such even when the
+// Content-Type header names no charset.
+func xmlDeclaredCharset(body []byte) string {
+	if !bytes.HasPrefix(body, []byte("<?xml")) {
+		return ""
+	}
+	end := bytes.Index(body, []byte("?>"))
+	if end < 0 {
+		return ""
+	}
+	m := xmlEncoding.FindSubmatch(body[:end])
+	if m == nil {
+		return ""
+	}
+	return string(m[1])
+}
+
+var xmlEncoding = regexp.MustCompile(`encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']`)
 
 func isJSONType(mt string) bool {
 	return mt == "application/json" || mt == "text/json" || mt == "application/x-json" || strings.HasSuffix(mt, "+json")

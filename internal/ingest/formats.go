@@ -9,11 +9,30 @@ import (
 	"io"
 	"mime/multipart"
 	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/text/encoding/htmlindex"
 )
 
 // parseForm keeps fields in the order sent, which url.ParseQuery does not.
-func parseForm(body []byte) (Body, error) {
+func parseForm(body []byte, charset string) (Body, error) {
 	b := Body{Format: "form"}
+	decode := func(s string) string { return s }
+	if cs := strings.ToLower(strings.TrimSpace(charset)); cs != "" && cs != "utf-8" && cs != "utf8" && cs != "us-ascii" {
+		enc, err := htmlindex.Get(cs)
+		if err != nil {
+			return Body{}, &Error{Kind: UnsupportedType, Message: "unsupported charset " + charset, Details: "send UTF-8 or a charset listed in the WHATWG encoding standard"}
+		}
+		dec := enc.NewDecoder()
+		decode = func(s string) string {
+			out, err := dec.String(s)
+			if err != nil {
+				return s
+			}
+			return out
+		}
+	}
+	invalid := false
 	s := strings.TrimSpace(string(body))
 	if s == "" {
 		b.Format = "empty"
@@ -24,8 +43,12 @@ func parseForm(body []byte) (Body, error) {
 			continue
 		}
 		k, v, _ := strings.Cut(pair, "=")
-		name, value := unescapeLenient(k), unescapeLenient(v)
+		name, value := decode(unescapeLenient(k)), decode(unescapeLenient(v))
+		invalid = invalid || !utf8.ValidString(name) || !utf8.ValidString(value)
 		b.Fields = append(b.Fields, Field{Name: name, Value: value, Top: true, String: true})
+	}
+	if invalid {
+		b.Warnings = append(b.Warnings, "form values are not valid UTF-8; invalid bytes were replaced")
 	}
 	return b, nil
 }
@@ -103,8 +126,11 @@ func parseXML(body []byte) (Body, error) {
 	b := Body{Format: "xml"}
 	dec := xml.NewDecoder(bytes.NewReader(body))
 	dec.Strict = true
+	// ParseBody has already decoded the body to UTF-8, whatever the prolog
+	// still says.
+	dec.CharsetReader = func(_ string, r io.Reader) (io.Reader, error) { return r, nil }
 	var path []string
-	var text []strings.Builder
+	var text []*strings.Builder
 	var hasChild []bool
 	root := false
 	for {
@@ -125,7 +151,7 @@ func parseXML(body []byte) (Body, error) {
 				hasChild[len(hasChild)-1] = true
 			}
 			path = append(path, t.Name.Local)
-			text = append(text, strings.Builder{})
+			text = append(text, &strings.Builder{})
 			hasChild = append(hasChild, false)
 			name := strings.Join(path[1:], ".")
 			for _, a := range t.Attr {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -72,7 +73,7 @@ func MappingFromQuery(q url.Values) Mapping {
 		if len(v) == 0 {
 			continue
 		}
-		val := strings.TrimSpace(v[0])
+		val := clean(strings.TrimSpace(v[0]))
 		switch strings.ToLower(k) {
 		case "extidparam":
 			m.ExtIDParam = val
@@ -92,7 +93,7 @@ func MappingFromQuery(q url.Values) Mapping {
 // Interpret builds an Event from a parsed body, the URL mapping and the
 // request headers (X-S4-* headers are honoured when the body lacks the field).
 func Interpret(b Body, m Mapping, h http.Header) Event {
-	ev := Event{Warnings: b.Warnings, Params: []Param{}}
+	ev := Event{Warnings: slices.Clone(b.Warnings), Params: []Param{}}
 	control := map[string]string{}
 	for _, f := range b.Fields {
 		lname := strings.ToLower(f.Name)
@@ -124,7 +125,8 @@ func Interpret(b Body, m Mapping, h http.Header) Event {
 		if v := control[name]; v != "" {
 			return strings.TrimSpace(v)
 		}
-		return strings.TrimSpace(h.Get(name))
+		// Headers are not parsed like bodies: make them storable here.
+		return clean(strings.TrimSpace(h.Get(name)))
 	}
 
 	ev.Service = get("x-s4-service")
@@ -163,7 +165,7 @@ func Interpret(b Body, m Mapping, h http.Header) Event {
 	ev.Action = ActionNew
 	status, hasStatus := control["x-s4-status"], true
 	if status == "" {
-		status = h.Get("X-S4-Status")
+		status = clean(h.Get("X-S4-Status"))
 	}
 	if status == "" {
 		hasStatus = false
@@ -242,7 +244,8 @@ func parseLocation(s string) (string, bool) {
 	}
 	lat, err1 := strconv.ParseFloat(strings.TrimSpace(la), 64)
 	lon, err2 := strconv.ParseFloat(strings.TrimSpace(lo), 64)
-	if err1 != nil || err2 != nil || lat < -90 || lat > 90 || lon < -180 || lon > 180 {
+	// The comparisons also refuse NaN, which ParseFloat accepts.
+	if err1 != nil || err2 != nil || !(lat >= -90 && lat <= 90) || !(lon >= -180 && lon <= 180) {
 		return "", false
 	}
 	return strings.TrimSpace(la) + "," + strings.TrimSpace(lo), true
