@@ -115,14 +115,22 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Redacted returns the database URL without its password, for logs.
+// Redacted returns the database URL without its password, for logs. A URL
+// it cannot read is not shown at all beyond its scheme.
 func Redacted(dbURL string) string {
 	u, err := url.Parse(dbURL)
-	if err != nil || u.User == nil {
-		return dbURL
+	if err != nil {
+		scheme, _, _ := strings.Cut(dbURL, ":")
+		return scheme + ":(unreadable URL, not shown)"
 	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	if u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+		}
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
 	}
 	return u.String()
 }

@@ -17,6 +17,7 @@ type cache struct {
 	mu       sync.Mutex
 	bySecret map[string]cached[Team]
 	cats     map[string]cached[[]Category]
+	gen      uint64 // bumped by reset, so a look-up racing a change keeps nothing
 }
 
 type cached[T any] struct {
@@ -27,6 +28,7 @@ type cached[T any] struct {
 func (c *cache) reset() {
 	c.mu.Lock()
 	c.bySecret, c.cats = nil, nil
+	c.gen++
 	c.mu.Unlock()
 }
 
@@ -36,6 +38,7 @@ func (c *cache) reset() {
 func cachedLookup[T any](c *cache, m *map[string]cached[T], key string, now time.Time, load func() (T, error)) (T, error) {
 	c.mu.Lock()
 	e, ok := (*m)[key]
+	gen := c.gen
 	c.mu.Unlock()
 	if ok && now.Before(e.expires) {
 		return e.v, nil
@@ -45,11 +48,14 @@ func cachedLookup[T any](c *cache, m *map[string]cached[T], key string, now time
 		return v, err
 	}
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen != gen {
+		return v, nil // something changed while we read: do not keep it
+	}
 	if *m == nil || len(*m) > 10000 {
 		*m = map[string]cached[T]{}
 	}
 	(*m)[key] = cached[T]{v, now.Add(cacheTTL)}
-	c.mu.Unlock()
 	return v, nil
 }
 

@@ -59,6 +59,12 @@ func normalizeAddress(channel, addr string) (string, error) {
 // normalizePhone turns a phone number written with spaces, dashes, dots or
 // brackets into E.164. Numbers must carry their country code.
 func normalizePhone(s string) (string, error) {
+	orig := s
+	// "+49 (0)151 …" writes the national trunk prefix in brackets; it is not
+	// dialled from abroad and is not part of the E.164 number.
+	if strings.HasPrefix(strings.TrimSpace(s), "+") {
+		s = strings.Replace(s, "(0)", "", 1)
+	}
 	var b strings.Builder
 	for i, r := range s {
 		switch {
@@ -67,17 +73,17 @@ func normalizePhone(s string) (string, error) {
 		case r == '+' && i == 0:
 		case r == ' ' || r == '-' || r == '.' || r == '(' || r == ')' || r == '/':
 		default:
-			return "", apperr.New(apperr.Invalid, "phone number %q has an unexpected character %q", s, r)
+			return "", apperr.New(apperr.Invalid, "phone number %q has an unexpected character %q", orig, r)
 		}
 	}
 	digits := b.String()
 	if strings.HasPrefix(s, "00") && !strings.HasPrefix(s, "+") {
 		digits = digits[2:]
 	} else if !strings.HasPrefix(s, "+") {
-		return "", apperr.New(apperr.Invalid, "phone number %q must start with + and the country code (E.164, e.g. +4915112345678)", s)
+		return "", apperr.New(apperr.Invalid, "phone number %q must start with + and the country code (E.164, e.g. +4915112345678)", orig)
 	}
 	if len(digits) < 8 || len(digits) > 15 || digits[0] == '0' {
-		return "", apperr.New(apperr.Invalid, "phone number %q is not a valid E.164 number (8 to 15 digits after +, no leading 0)", s)
+		return "", apperr.New(apperr.Invalid, "phone number %q is not a valid E.164 number (8 to 15 digits after +, no leading 0)", orig)
 	}
 	return "+" + digits, nil
 }
