@@ -44,15 +44,19 @@ func withTeams(ctx context.Context, env Env, a adminFlags, fn func(ts *team.Serv
 	return fn(team.NewService(db, clock.Real{}))
 }
 
-func sub(args []string, names string) (string, []string, error) {
+func sub(env Env, args []string, names string) (string, []string, error) {
 	if len(args) == 0 {
 		return "", nil, usagef("missing subcommand: use one of %s", names)
+	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprintf(env.Stderr, "subcommands: %s; add -h after one for its flags\n", names)
+		return "", nil, flag.ErrHelp
 	}
 	return args[0], args[1:], nil
 }
 
 func runUser(ctx context.Context, env Env, args []string) error {
-	name, args, err := sub(args, "add, list, api-key, keys, revoke-key")
+	name, args, err := sub(env, args, "add, list, api-key, keys, revoke-key")
 	if err != nil {
 		return err
 	}
@@ -202,7 +206,7 @@ func runUser(ctx context.Context, env Env, args []string) error {
 }
 
 func runTeam(ctx context.Context, env Env, args []string) error {
-	name, args, err := sub(args, "create, list, add-member, remove-member, rotate-secret")
+	name, args, err := sub(env, args, "create, list, add-member, remove-member, rotate-secret")
 	if err != nil {
 		return err
 	}
@@ -227,7 +231,7 @@ func runTeam(ctx context.Context, env Env, args []string) error {
 			return err
 		}
 		if len(pos) != 1 {
-			return usagef("usage: lastmile team create NAME")
+			return usagef("usage: lastmile team create NAME [--scenario single_ack|multi_ack|emergency]")
 		}
 		return withTeams(ctx, env, a, func(ts *team.Service) error {
 			t, secret, err := ts.CreateTeam(ctx, pos[0], scenario)

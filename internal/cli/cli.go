@@ -97,7 +97,7 @@ func printUsage(w io.Writer) {
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintln(w, "\nRun lastmile COMMAND -h for the flags of a command. Every flag can also be set as LASTMILE_<FLAG>.")
+	fmt.Fprintln(w, "\nRun lastmile COMMAND -h for the flags of a command. Every flag of serve and migrate can also be\nset as LASTMILE_<FLAG>; the user and team commands read only LASTMILE_DATABASE_URL.")
 }
 
 // newFlagSet returns a flag set whose errors come back as usage errors.

@@ -46,8 +46,12 @@ func runMigrate(ctx context.Context, env Env, args []string) error {
 	fs := newFlagSet(env, "migrate")
 	var cfg app.Config
 	cfg.RegisterFlags(fs)
-	if _, err := parse(fs, env, args); err != nil {
+	pos, err := parse(fs, env, args)
+	if err != nil {
 		return err
+	}
+	if len(pos) > 0 {
+		return usagef("unexpected argument %q", pos[0])
 	}
 	db, err := openDB(ctx, env, cfg.DatabaseURL)
 	if err != nil {

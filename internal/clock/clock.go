@@ -15,8 +15,9 @@ type Clock interface {
 // Real is the wall clock.
 type Real struct{}
 
-// Now returns the current time in UTC.
-func (Real) Now() time.Time { return time.Now().UTC() }
+// Now returns the current time in UTC, to the microsecond: the precision the
+// store keeps, so that a value answered at once equals the one read later.
+func (Real) Now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
 // Fake is a clock that moves only when told to. It is safe for concurrent use.
 type Fake struct {

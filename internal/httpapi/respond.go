@@ -93,7 +93,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 		}
 		return apperr.WithDetails(apperr.Invalid, "request body is not valid JSON for this route", err.Error())
 	}
-	if dec.More() {
+	if _, err := dec.Token(); err != io.EOF {
 		return apperr.New(apperr.Invalid, "request body has data after the JSON object")
 	}
 	return nil

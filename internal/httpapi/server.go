@@ -70,6 +70,10 @@ func (s *Server) Handler() http.Handler {
 	}
 	mux.HandleFunc("/api/", notFound)
 	mux.HandleFunc("/webhook/", notFound)
+	// Without these, ServeMux would redirect POST /webhook to /webhook/ and
+	// answer everything else in plain text.
+	mux.HandleFunc("/webhook", notFound)
+	mux.HandleFunc("/", notFound)
 	return s.recoverer(s.logRequests(withRequestID(mux)))
 }
 
@@ -80,7 +84,7 @@ func allowedMethods(mux *http.ServeMux, r *http.Request) []string {
 	for _, m := range []string{"GET", "POST", "PATCH", "DELETE"} {
 		probe := r.Clone(r.Context())
 		probe.Method = m
-		if _, pattern := mux.Handler(probe); pattern != "" && pattern != "/api/" && pattern != "/webhook/" {
+		if _, pattern := mux.Handler(probe); pattern != "" && pattern != "/api/" && pattern != "/webhook/" && pattern != "/webhook" && pattern != "/" {
 			out = append(out, m)
 		}
 	}

@@ -99,6 +99,7 @@ func ParseBody(contentType string, body []byte, lim Limits) (Body, error) {
 	// Multipart bodies carry binary files, and form bodies escape their
 	// bytes: both are decoded field by field, not as a whole.
 	var warn string
+	raw := body
 	form := mediaType == "application/x-www-form-urlencoded" && !looksLikeJSON(body)
 	if !strings.HasPrefix(mediaType, "multipart/") && !form {
 		if body, warn, err = toUTF8(body, charset); err != nil {
@@ -119,7 +120,7 @@ func ParseBody(contentType string, body []byte, lim Limits) (Body, error) {
 			}
 			form = true
 		}
-		b, err = parseForm(body, charset)
+		b, err = parseForm(raw, charset)
 	case isJSONType(mediaType):
 		b, err = parseDeclaredJSON(body)
 	case mediaType == "application/xml" || mediaType == "text/xml" || strings.HasSuffix(mediaType, "+xml"):

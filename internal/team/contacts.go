@@ -62,7 +62,7 @@ func normalizePhone(s string) (string, error) {
 	orig := s
 	// "+49 (0)151 …" writes the national trunk prefix in brackets; it is not
 	// dialled from abroad and is not part of the E.164 number.
-	if strings.HasPrefix(strings.TrimSpace(s), "+") {
+	if t := strings.TrimSpace(s); strings.HasPrefix(t, "+") || strings.HasPrefix(t, "00") {
 		s = strings.Replace(s, "(0)", "", 1)
 	}
 	var b strings.Builder
