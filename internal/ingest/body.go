@@ -118,7 +118,8 @@ func ParseBody(contentType string, body []byte, lim Limits) (Body, error) {
 				b = jb
 				break
 			}
-			form = true
+			form, warn = true, "" // parseForm decodes and warns field by field
+
 		}
 		b, err = parseForm(raw, charset)
 	case isJSONType(mediaType):
@@ -138,7 +139,11 @@ func ParseBody(contentType string, body []byte, lim Limits) (Body, error) {
 		b.Warnings = append(b.Warnings, warn)
 	}
 	if lim.MaxFields > 0 && len(b.Fields) > lim.MaxFields {
-		b.Warnings = append(b.Warnings, fmt.Sprintf("body has %d fields; only the first %d were kept", len(b.Fields), lim.MaxFields))
+		n := fmt.Sprint(len(b.Fields))
+		if len(b.Fields) >= maxParsedFields {
+			n = "at least " + n
+		}
+		b.Warnings = append(b.Warnings, fmt.Sprintf("body has %s fields; only the first %d were kept", n, lim.MaxFields))
 		b.Fields = b.Fields[:lim.MaxFields]
 	}
 	for i := range b.Fields {
@@ -169,7 +174,17 @@ func xmlDeclaredCharset(body []byte) string {
 	if m == nil {
 		return ""
 	}
-	return string(m[1])
+	label := strings.ToLower(string(m[1]))
+	// A prolog read as ASCII cannot be UTF-16 or UTF-32: .NET writes
+	// encoding="utf-16" over UTF-8 bytes when it serialises to a string.
+	// Unknown labels are ignored too, rather than refusing the alert.
+	if strings.HasPrefix(label, "utf-16") || strings.HasPrefix(label, "utf-32") || strings.HasPrefix(label, "ucs") {
+		return ""
+	}
+	if _, err := htmlindex.Get(label); err != nil {
+		return ""
+	}
+	return label
 }
 
 var xmlEncoding = regexp.MustCompile(`encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']`)
@@ -240,7 +255,7 @@ func parseJSON(body []byte) (Body, error) {
 	}
 	switch t := tok.(type) {
 	case json.Delim:
-		if err := walkJSON(dec, t, "", &b.Fields); err != nil {
+		if err := walkJSON(dec, t, "", 1, &b.Fields); err != nil {
 			return Body{}, malformed("JSON", jsonErr(err, dec))
 		}
 	case string:
@@ -261,9 +276,30 @@ func jsonErr(err error, dec *json.Decoder) error {
 	return fmt.Errorf("%w (near offset %d)", err, dec.InputOffset())
 }
 
+// maxDepth bounds nesting: every level lengthens the dotted names of the
+// levels below, so a deep body would cost memory quadratic in its depth. No
+// real sender nests anywhere near this deep.
+const maxDepth = 64
+
+// maxParsedFields bounds the fields kept while parsing, so that a huge flat
+// body cannot hold the server's memory; Limits.MaxFields trims further.
+const maxParsedFields = 10000
+
+var errTooDeep = fmt.Errorf("the body nests deeper than %d levels", maxDepth)
+
+// addField appends f unless maxParsedFields are already kept.
+func addField(out *[]Field, f Field) {
+	if len(*out) < maxParsedFields {
+		*out = append(*out, f)
+	}
+}
+
 // walkJSON reads the object or array whose opening delimiter was just read
 // and appends its values as flattened fields, in document order.
-func walkJSON(dec *json.Decoder, open json.Delim, prefix string, out *[]Field) error {
+func walkJSON(dec *json.Decoder, open json.Delim, prefix string, depth int, out *[]Field) error {
+	if depth > maxDepth {
+		return errTooDeep
+	}
 	for i := 0; dec.More(); i++ {
 		var name string
 		if open == '{' {
@@ -284,13 +320,13 @@ func walkJSON(dec *json.Decoder, open json.Delim, prefix string, out *[]Field) e
 		}
 		switch t := tok.(type) {
 		case json.Delim:
-			if err := walkJSON(dec, t, name, out); err != nil {
+			if err := walkJSON(dec, t, name, depth+1, out); err != nil {
 				return err
 			}
 		case string:
-			*out = append(*out, Field{Name: name, Value: t, Top: prefix == "", String: true})
+			addField(out, Field{Name: name, Value: t, Top: prefix == "", String: true})
 		default:
-			*out = append(*out, Field{Name: name, Value: scalarString(t), Top: prefix == ""})
+			addField(out, Field{Name: name, Value: scalarString(t), Top: prefix == ""})
 		}
 	}
 	_, err := dec.Token() // the closing delimiter

@@ -45,7 +45,7 @@ func parseForm(body []byte, charset string) (Body, error) {
 		k, v, _ := strings.Cut(pair, "=")
 		name, value := decode(unescapeLenient(k)), decode(unescapeLenient(v))
 		invalid = invalid || !utf8.ValidString(name) || !utf8.ValidString(value)
-		b.Fields = append(b.Fields, Field{Name: name, Value: value, Top: true, String: true})
+		addField(&b.Fields, Field{Name: name, Value: value, Top: true, String: true})
 	}
 	if invalid {
 		b.Warnings = append(b.Warnings, "form values are not valid UTF-8; invalid bytes were replaced")
@@ -76,7 +76,7 @@ func parseMultipart(body []byte, boundary string, lim Limits) (Body, error) {
 			if err != nil {
 				return Body{}, malformed("multipart", fmt.Errorf("field %q: %w", p.FormName(), err))
 			}
-			b.Fields = append(b.Fields, Field{Name: p.FormName(), Value: string(v), Top: true, String: true})
+			addField(&b.Fields, Field{Name: p.FormName(), Value: string(v), Top: true, String: true})
 			continue
 		}
 		if lim.MaxAttachments > 0 && len(b.Attachments) >= lim.MaxAttachments {
@@ -147,6 +147,9 @@ func parseXML(body []byte) (Body, error) {
 				return Body{}, malformed("XML", errors.New("more than one root element"))
 			}
 			root = true
+			if len(path) >= maxDepth {
+				return Body{}, malformed("XML", errTooDeep)
+			}
 			if len(hasChild) > 0 {
 				hasChild[len(hasChild)-1] = true
 			}
@@ -162,7 +165,7 @@ func parseXML(body []byte) (Body, error) {
 				if name != "" {
 					n = name + "@" + a.Name.Local
 				}
-				b.Fields = append(b.Fields, Field{Name: n, Value: a.Value, Top: len(path) == 1, String: true})
+				addField(&b.Fields, Field{Name: n, Value: a.Value, Top: len(path) == 1, String: true})
 			}
 		case xml.CharData:
 			if len(text) > 0 {
@@ -171,7 +174,7 @@ func parseXML(body []byte) (Body, error) {
 		case xml.EndElement:
 			n := len(path)
 			if n > 1 && !hasChild[n-1] {
-				b.Fields = append(b.Fields, Field{Name: strings.Join(path[1:], "."), Value: strings.TrimSpace(text[n-1].String()), Top: n == 2, String: true})
+				addField(&b.Fields, Field{Name: strings.Join(path[1:], "."), Value: strings.TrimSpace(text[n-1].String()), Top: n == 2, String: true})
 			} else if n == 1 && !hasChild[0] {
 				b.Text = strings.TrimSpace(text[0].String())
 			}
