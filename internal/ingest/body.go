@@ -193,8 +193,8 @@ func isJSONType(mt string) bool {
 	return mt == "application/json" || mt == "text/json" || mt == "application/x-json" || strings.HasSuffix(mt, "+json")
 }
 
-// sniff decides what an undeclared body is: a JSON value, XML, a form, or
-// else plain text.
+// sniff decides what an undeclared body is: a JSON value, XML, or else plain
+// text.
 func sniff(body []byte) Body {
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 {

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -69,7 +70,10 @@ type Mapping struct {
 // in every case (ExtIDParam, ExtIdParam, extidparam).
 func MappingFromQuery(q url.Values) Mapping {
 	var m Mapping
-	for k, v := range q {
+	// Sorted, so that a query naming a parameter twice in different case
+	// always means the same thing.
+	for _, k := range slices.Sorted(maps.Keys(q)) {
+		v := q[k]
 		if len(v) == 0 {
 			continue
 		}
@@ -158,7 +162,7 @@ func Interpret(b Body, m Mapping, h http.Header) Event {
 		}
 	}
 	if len(ev.ExternalID) > 500 {
-		ev.Warnings = append(ev.Warnings, "external id longer than 500 characters was cut")
+		ev.Warnings = append(ev.Warnings, "external id longer than 500 bytes was cut")
 		ev.ExternalID = strings.ToValidUTF8(ev.ExternalID[:500], "")
 	}
 
