@@ -395,7 +395,7 @@ func TestInterpretExternalIDLength(t *testing.T) {
 			}
 			var warn []string
 			if tc.cut {
-				warn = []string{"external id longer than 500 characters was cut"}
+				warn = []string{"external id longer than 500 bytes was cut"}
 			}
 			checkWarnings(t, ev.Warnings, warn)
 		})
