@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -56,6 +57,11 @@ type DB struct {
 	log     *slog.Logger
 	binds   sync.Map // query text → rebound text (Postgres)
 	stmts   sync.Map // query text → *sql.Stmt prepared on the SQLite writer
+
+	ckpt      *sql.DB       // SQLite: the connection that checkpoints the WAL
+	ckptStop  chan struct{} // closed to stop the checkpointer
+	ckptDone  chan struct{}
+	closeOnce sync.Once
 }
 
 // Open opens the database at rawURL: "sqlite:PATH", a plain file path, or
@@ -121,23 +127,67 @@ func openSQLite(rawURL string, opt Options) (*DB, error) {
 	// A bigger page cache keeps the indexes the ingest path touches in memory.
 	q.Add("_pragma", "cache_size(-65536)")
 	q.Set("_txlock", "immediate")
-	dsn := "file:" + path + "?" + q.Encode()
-	w, err := sql.Open("sqlite", dsn)
+	open := func(extra ...string) (*sql.DB, error) {
+		qq := url.Values{}
+		for k, v := range q {
+			qq[k] = append([]string(nil), v...)
+		}
+		for _, p := range extra {
+			qq.Add("_pragma", p)
+		}
+		d, err := sql.Open("sqlite", "file:"+path+"?"+qq.Encode())
+		if err != nil {
+			return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+		}
+		return d, nil
+	}
+	// The writer never checkpoints: a checkpoint inside a commit would stall
+	// every event queued behind it. The checkpointer does it beside it.
+	w, err := open("wal_autocheckpoint(0)")
 	if err != nil {
-		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+		return nil, err
 	}
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
-	q.Add("_pragma", "query_only(1)")
-	r, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	r, err := open("query_only(1)")
 	if err != nil {
 		w.Close()
-		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+		return nil, err
 	}
 	r.SetMaxOpenConns(opt.MaxConns)
 	r.SetMaxIdleConns(opt.MaxConns)
-	return &DB{dialect: SQLite, write: w, read: r}, nil
+	c, err := open()
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, err
+	}
+	c.SetMaxOpenConns(1)
+	db := &DB{dialect: SQLite, write: w, read: r, ckpt: c, ckptStop: make(chan struct{}), ckptDone: make(chan struct{})}
+	go db.checkpointer()
+	return db, nil
+}
+
+// checkpointInterval is how often the WAL is copied back into the database.
+const checkpointInterval = 500 * time.Millisecond
+
+// checkpointer copies the WAL into the database file in the background, in
+// PASSIVE mode, which never blocks the writer or readers.
+func (db *DB) checkpointer() {
+	defer close(db.ckptDone)
+	t := time.NewTicker(checkpointInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-db.ckptStop:
+			return
+		case <-t.C:
+			if _, err := db.ckpt.Exec(`PRAGMA wal_checkpoint(PASSIVE)`); err != nil && db.log != nil {
+				db.log.Warn("checkpoint the SQLite WAL", "err", err)
+			}
+		}
+	}
 }
 
 func openPostgres(rawURL string, opt Options) (*DB, error) {
@@ -165,6 +215,18 @@ func (db *DB) Dialect() Dialect { return db.dialect }
 // Close closes all connections.
 func (db *DB) Close() error {
 	db.stmts.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
+	var first bool
+	db.closeOnce.Do(func() { first = true })
+	if !first {
+		return nil // closing twice is harmless, as with sql.DB
+	}
+	if db.ckpt != nil {
+		close(db.ckptStop)
+		<-db.ckptDone
+		// A last full checkpoint leaves the database file complete on its own.
+		_, _ = db.ckpt.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
+		db.ckpt.Close()
+	}
 	err := db.write.Close()
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())

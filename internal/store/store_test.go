@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -167,5 +168,43 @@ func TestSQLitePath(t *testing.T) {
 		if got := store.SQLitePath(in); got != want {
 			t.Errorf("SQLitePath(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// Closing leaves a complete database file: the WAL is checkpointed and
+// truncated, so a copy of the file alone holds every commit.
+func TestSQLiteCloseCheckpointsTheWAL(t *testing.T) {
+	ctx := context.Background()
+	url := storetest.URL(t, store.SQLite)
+	db, err := store.Open(ctx, url, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Migrate(ctx, time.Now); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 100 {
+		if _, err := db.Exec(ctx, `INSERT INTO users (id, email, created_at) VALUES (?, ?, 0)`, fmt.Sprint("u", i), fmt.Sprintf("u%d@example.com", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := store.SQLitePath(url)
+	if st, err := os.Stat(path + "-wal"); err != nil || st.Size() == 0 {
+		t.Fatalf("expected a non-empty WAL while open: %v", err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(path + "-wal"); err == nil && st.Size() != 0 {
+		t.Fatalf("WAL still holds %d bytes after Close", st.Size())
+	}
+	db, err = store.Open(ctx, url, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow(ctx, `SELECT COUNT(*) FROM users`).Scan(&n); err != nil || n != 100 {
+		t.Fatalf("users after reopen: %d (%v)", n, err)
 	}
 }
