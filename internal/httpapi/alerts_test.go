@@ -142,16 +142,16 @@ func TestListFiltersAndPaging(t *testing.T) {
 	if got := strings.Join(seen, ","); got != "item 6,item 5,item 4,item 3,item 2,item 1,item 0" {
 		t.Fatalf("pages gave %s", got)
 	}
-	if n := len(e.alerts_("?status=acknowledged")); n != 2 {
+	if n := len(e.listAlerts("?status=acknowledged")); n != 2 {
 		t.Fatalf("acknowledged: %d", n)
 	}
-	if n := len(e.alerts_("?status=new,acknowledged")); n != 7 {
+	if n := len(e.listAlerts("?status=new,acknowledged")); n != 7 {
 		t.Fatalf("new,acknowledged: %d", n)
 	}
-	if n := len(e.alerts_("?q=NEEDLE%201")); n != 3 {
+	if n := len(e.listAlerts("?q=NEEDLE%201")); n != 3 {
 		t.Fatalf("search: %d", n)
 	}
-	if n := len(e.alerts_("?team=" + e.team.ID + "&since=2026-01-01T00:00:00Z")); n != 7 {
+	if n := len(e.listAlerts("?team=" + e.team.ID + "&since=2026-01-01T00:00:00Z")); n != 7 {
 		t.Fatalf("team and since: %d", n)
 	}
 	for _, bad := range []string{"?status=open", "?limit=0", "?limit=x", "?since=yesterday"} {

@@ -15,7 +15,6 @@ import (
 	"github.com/lastmile/lastmile/internal/alert"
 	"github.com/lastmile/lastmile/internal/clock"
 	"github.com/lastmile/lastmile/internal/httpapi"
-	"github.com/lastmile/lastmile/internal/ingest"
 	"github.com/lastmile/lastmile/internal/store"
 	"github.com/lastmile/lastmile/internal/store/storetest"
 	"github.com/lastmile/lastmile/internal/team"
@@ -181,7 +180,7 @@ func (e *env) event(id string) alert.Event {
 	return ev
 }
 
-func (e *env) alerts_(query string) []alert.Alert {
+func (e *env) listAlerts(query string) []alert.Alert {
 	e.t.Helper()
 	r := e.api("GET", "/api/v1/alerts"+query, e.adminKey, nil)
 	if r.status != 200 {
@@ -225,5 +224,3 @@ func param(a alert.Alert, name string) (string, bool) {
 	}
 	return "", false
 }
-
-var _ = ingest.FallbackTitle

@@ -124,6 +124,12 @@ func TestControlFields(t *testing.T) {
 			t.Fatalf("alert %+v", a)
 		}
 	})
+	t.Run("X-S4-Subject is a title", func(t *testing.T) {
+		_, id := e.sendJSON(`{"X-S4-Subject":"Pump 3 failed","description":"pressure low"}`)
+		if a := e.alert(id); a.Title != "Pump 3 failed" || a.Text != "pressure low" || len(a.Params) != 0 {
+			t.Fatalf("alert %+v", a)
+		}
+	})
 	t.Run("keywords pick the category", func(t *testing.T) {
 		_, id := e.sendJSON(`{"Title":"postgres replica lag"}`)
 		if a := e.alert(id); a.Category != "Database" {
@@ -182,7 +188,7 @@ func TestStatusField(t *testing.T) {
 			t.Fatalf("status %s: event %s", empty, st)
 		}
 	}
-	if n := len(e.alerts_("?externalId=s1")); n != 1 {
+	if n := len(e.listAlerts("?externalId=s1")); n != 1 {
 		t.Fatalf("%d alerts for s1, want 1", n)
 	}
 	st, id := e.sendJSON(`{"X-S4-ExternalID":"s1","X-S4-Status":"Acknowledged"}`)
@@ -357,7 +363,7 @@ func TestDedupUnderConcurrency(t *testing.T) {
 		if created != 1 {
 			t.Fatalf("%d alerts created, want 1", created)
 		}
-		open := e.alerts_("?externalId=same")
+		open := e.listAlerts("?externalId=same")
 		if len(open) != 1 || open[0].EventCount != n {
 			t.Fatalf("%d alerts, event count %d", len(open), open[0].EventCount)
 		}
