@@ -1,0 +1,160 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/lastmile/lastmile/internal/team"
+)
+
+func runUser(ctx context.Context, env Env, args []string) error {
+	name, args, err := sub(env, args, "add, list, api-key, keys, revoke-key")
+	if err != nil {
+		return err
+	}
+	fs := newFlagSet(env, "user "+name)
+	var a adminFlags
+	a.register(fs)
+	switch name {
+	case "add":
+		var nu team.NewUser
+		var withKey bool
+		fs.StringVar(&nu.Name, "name", "", "display name")
+		fs.BoolVar(&nu.IsAdmin, "admin", false, "make the user an instance administrator")
+		fs.StringVar(&nu.TimeZone, "time-zone", "UTC", "IANA time zone, e.g. Europe/Berlin")
+		fs.BoolVar(&withKey, "api-key", false, "also create an API key and print it once")
+		pos, err := parse(fs, env, args)
+		if err != nil {
+			return err
+		}
+		if len(pos) != 1 {
+			return usagef("usage: lastmile user add EMAIL [--name N] [--admin] [--api-key]")
+		}
+		nu.Email = pos[0]
+		return withTeams(ctx, env, a, func(ts *team.Service) error {
+			u, err := ts.CreateUser(ctx, nu)
+			if err != nil {
+				return err
+			}
+			out := map[string]any{"user": u}
+			if withKey {
+				k, key, err := ts.CreateAPIKey(ctx, u.ID, "created with the user")
+				if err != nil {
+					return err
+				}
+				out["apiKey"], out["apiKeyId"] = key, k.ID
+			}
+			if a.json {
+				return printJSON(env.Stdout, out)
+			}
+			fmt.Fprintf(env.Stdout, "created user %s (%s)%s\n", u.Email, u.ID, map[bool]string{true: ", administrator"}[u.IsAdmin])
+			if key, ok := out["apiKey"]; ok {
+				fmt.Fprintf(env.Stdout, "API key %s (shown only now): %s\n", out["apiKeyId"], key)
+			}
+			return nil
+		})
+	case "list":
+		if _, err := parse(fs, env, args); err != nil {
+			return err
+		}
+		return withTeams(ctx, env, a, func(ts *team.Service) error {
+			us, err := ts.Users(ctx)
+			if err != nil {
+				return err
+			}
+			if us == nil {
+				us = []team.User{}
+			}
+			if a.json {
+				return printJSON(env.Stdout, us)
+			}
+			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tEMAIL\tNAME\tADMIN\tTIME ZONE")
+			for _, u := range us {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%s\n", u.ID, u.Email, u.Name, u.IsAdmin, u.TimeZone)
+			}
+			return tw.Flush()
+		})
+	case "api-key":
+		var keyName string
+		fs.StringVar(&keyName, "name", "", "what the key is for")
+		pos, err := parse(fs, env, args)
+		if err != nil {
+			return err
+		}
+		if len(pos) != 1 {
+			return usagef("usage: lastmile user api-key EMAIL [--name N]")
+		}
+		return withTeams(ctx, env, a, func(ts *team.Service) error {
+			u, err := ts.UserByRef(ctx, pos[0])
+			if err != nil {
+				return err
+			}
+			k, key, err := ts.CreateAPIKey(ctx, u.ID, keyName)
+			if err != nil {
+				return err
+			}
+			if a.json {
+				return printJSON(env.Stdout, map[string]any{"apiKey": k, "key": key})
+			}
+			fmt.Fprintf(env.Stdout, "API key %s for %s (shown only now): %s\n", k.ID, u.Email, key)
+			return nil
+		})
+	case "keys":
+		pos, err := parse(fs, env, args)
+		if err != nil {
+			return err
+		}
+		if len(pos) != 1 {
+			return usagef("usage: lastmile user keys EMAIL")
+		}
+		return withTeams(ctx, env, a, func(ts *team.Service) error {
+			u, err := ts.UserByRef(ctx, pos[0])
+			if err != nil {
+				return err
+			}
+			keys, err := ts.APIKeys(ctx, u.ID)
+			if err != nil {
+				return err
+			}
+			if a.json {
+				if keys == nil {
+					keys = []team.APIKey{}
+				}
+				return printJSON(env.Stdout, keys)
+			}
+			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tNAME\tSTARTS WITH\tCREATED\tREVOKED")
+			for _, k := range keys {
+				revoked := "-"
+				if k.RevokedAt != nil {
+					revoked = k.RevokedAt.Format(time.RFC3339)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s…\t%s\t%s\n", k.ID, k.Name, k.Prefix, k.CreatedAt.Format(time.RFC3339), revoked)
+			}
+			return tw.Flush()
+		})
+	case "revoke-key":
+		pos, err := parse(fs, env, args)
+		if err != nil {
+			return err
+		}
+		if len(pos) != 2 {
+			return usagef("usage: lastmile user revoke-key EMAIL KEY_ID")
+		}
+		return withTeams(ctx, env, a, func(ts *team.Service) error {
+			u, err := ts.UserByRef(ctx, pos[0])
+			if err != nil {
+				return err
+			}
+			if err := ts.RevokeAPIKey(ctx, u.ID, pos[1]); err != nil {
+				return err
+			}
+			fmt.Fprintf(env.Stdout, "revoked API key %s\n", pos[1])
+			return nil
+		})
+	}
+	return usagef("unknown subcommand %q: use add, list, api-key, keys or revoke-key", name)
+}
