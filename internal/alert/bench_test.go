@@ -32,7 +32,7 @@ func BenchmarkIngest(b *testing.B) {
 			if _, err := db.Migrate(ctx, time.Now); err != nil {
 				b.Fatal(err)
 			}
-			batch := store.NewBatcher(db, 256, slog.New(slog.DiscardHandler))
+			batch := store.NewBatcher(db, store.BatcherOptions{Logger: slog.New(slog.DiscardHandler)})
 			defer batch.Close()
 			teams := team.NewService(db, clock.Real{})
 			svc := alert.NewService(db, batch, clock.Real{}, teams)

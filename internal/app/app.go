@@ -19,16 +19,17 @@ import (
 
 // App is a running lastmile server.
 type App struct {
-	cfg    Config
-	log    *slog.Logger
-	clock  clock.Clock
-	DB     *store.DB
-	batch  *store.Batcher
-	Teams  *team.Service
-	Alerts *alert.Service
-	srv    *http.Server
-	ln     net.Listener
-	served chan error
+	cfg     Config
+	log     *slog.Logger
+	clock   clock.Clock
+	metrics *appMetrics
+	DB      *store.DB
+	batch   *store.Batcher
+	Teams   *team.Service
+	Alerts  *alert.Service
+	srv     *http.Server
+	ln      net.Listener
+	served  chan error
 }
 
 // OpenStore opens and, if asked, migrates the database.
@@ -64,7 +65,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, c clock.Clock) (*App
 		return nil, err
 	}
 	a := &App{cfg: cfg, log: log, clock: c, DB: db}
-	a.batch = store.NewBatcher(db, 256, log)
+	a.metrics = newMetrics()
+	a.batch = store.NewBatcher(db, store.BatcherOptions{Logger: log, OnCommit: a.metrics.observeCommit})
 	a.Teams = team.NewService(db, c)
 	a.Alerts = alert.NewService(db, a.batch, c, a.Teams)
 	if err := a.Alerts.Prepare(ctx); err != nil {
@@ -83,7 +85,8 @@ func (a *App) Start() error {
 	}
 	a.ln = ln
 	base := a.BaseURL()
-	api := httpapi.New(httpapi.Config{BaseURL: base, MaxBodyBytes: a.cfg.MaxBodyBytes, Limits: ingest.DefaultLimits}, a.DB, a.Teams, a.Alerts, a.clock, a.log)
+	api := httpapi.New(httpapi.Config{BaseURL: base, MaxBodyBytes: a.cfg.MaxBodyBytes, Limits: ingest.DefaultLimits, Metrics: a.metrics.reg},
+		a.DB, a.Teams, a.Alerts, a.clock, a.log)
 	a.srv = &http.Server{
 		Handler:           api.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,

@@ -43,7 +43,7 @@ func newEnvWith(t *testing.T, d store.Dialect, cfg httpapi.Config) *env {
 	db := storetest.Open(t, d)
 	c := clock.NewFake(time.Date(2026, 3, 29, 0, 30, 0, 0, time.UTC))
 	log := slog.New(slog.DiscardHandler)
-	batch := store.NewBatcher(db, 64, log)
+	batch := store.NewBatcher(db, store.BatcherOptions{MaxBatch: 64, Logger: log})
 	t.Cleanup(batch.Close)
 	teams := team.NewService(db, c)
 	alerts := alert.NewService(db, batch, c, teams)

@@ -111,6 +111,7 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request, t team.Team, sou
 		s.writeError(w, r, err)
 		return
 	}
+	s.metrics.events.WithLabelValues(source, out.Status).Inc()
 	if refuse != nil {
 		s.writeError(w, r, refuse)
 		return

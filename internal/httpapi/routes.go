@@ -21,6 +21,7 @@ func (s *Server) routes() []route {
 		h("GET", "/healthz", s.healthz),
 		h("GET", "/readyz", s.readyz),
 		h("GET", "/api/v1/openapi.json", s.openAPI),
+		h("GET", "/metrics", s.metricsHandler),
 
 		// SIGNL4-compatible inbound.
 		h("POST", "/webhook/{secret}", s.webhook),

@@ -10,8 +10,11 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/lastmile/lastmile/internal/alert"
 	"github.com/lastmile/lastmile/internal/apperr"
@@ -29,16 +32,20 @@ type Config struct {
 	// MaxBodyBytes bounds an inbound webhook request.
 	MaxBodyBytes int64
 	Limits       ingest.Limits
+	// Metrics is where the HTTP layer registers its series and what
+	// /metrics serves; nil gives a private registry.
+	Metrics *prometheus.Registry
 }
 
 // Server holds the handlers' dependencies.
 type Server struct {
-	cfg    Config
-	db     *store.DB
-	teams  *team.Service
-	alerts *alert.Service
-	clock  clock.Clock
-	log    *slog.Logger
+	cfg     Config
+	db      *store.DB
+	teams   *team.Service
+	alerts  *alert.Service
+	clock   clock.Clock
+	log     *slog.Logger
+	metrics *metrics
 }
 
 // New returns a Server.
@@ -49,7 +56,10 @@ func New(cfg Config, db *store.DB, teams *team.Service, alerts *alert.Service, c
 	if cfg.Limits.MaxAttachmentBytes <= 0 {
 		cfg.Limits = ingest.DefaultLimits
 	}
-	return &Server{cfg: cfg, db: db, teams: teams, alerts: alerts, clock: c, log: log}
+	if cfg.Metrics == nil {
+		cfg.Metrics = prometheus.NewRegistry()
+	}
+	return &Server{cfg: cfg, db: db, teams: teams, alerts: alerts, clock: c, log: log, metrics: newMetrics(cfg.Metrics)}
 }
 
 // Handler returns the routes wrapped in the common middleware.
@@ -74,7 +84,9 @@ func (s *Server) Handler() http.Handler {
 	// answer everything else in plain text.
 	mux.HandleFunc("/webhook", notFound)
 	mux.HandleFunc("/", notFound)
-	return s.recoverer(s.logRequests(withRequestID(mux)))
+	// The request ID goes first: the others log it, and the mux sets the route
+	// pattern on the very request logRequests holds.
+	return withRequestID(s.recoverer(s.logRequests(mux)))
 }
 
 // allowedMethods lists the methods that have a route for r's path, for the
@@ -121,9 +133,15 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(rec, r)
+		took := time.Since(start)
+		route := r.Pattern
+		if route == "" {
+			route = "unmatched"
+		}
+		s.metrics.requests.WithLabelValues(route, r.Method, strconv.Itoa(rec.status)).Observe(took.Seconds())
 		// Paths can hold team secrets: log the route pattern, never the path.
-		s.log.Debug("http request", "method", r.Method, "route", r.Pattern, "status", rec.status,
-			"duration_ms", float64(time.Since(start).Microseconds())/1000, "request_id", requestID(r.Context()))
+		s.log.Debug("http request", "method", r.Method, "route", route, "status", rec.status,
+			"duration_ms", float64(took.Microseconds())/1000, "request_id", requestID(r.Context()))
 	})
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"time"
 )
 
 // Batcher commits the work of many concurrent callers in one transaction
@@ -20,6 +21,17 @@ type Batcher struct {
 	stop     chan struct{}
 	mu       sync.RWMutex // held for reading while queueing, for writing to close
 	closed   bool
+	onCommit func(size int, took time.Duration)
+}
+
+// BatcherOptions tune a Batcher.
+type BatcherOptions struct {
+	// MaxBatch bounds how many callers share one transaction (default 256).
+	MaxBatch int
+	Logger   *slog.Logger
+	// OnCommit, if set, is told the size and duration of every batch
+	// transaction, for metrics.
+	OnCommit func(size int, took time.Duration)
 }
 
 type batchReq struct {
@@ -32,11 +44,15 @@ var ErrBatcherClosed = errors.New("store batcher is closed")
 
 // NewBatcher starts writers for db: one on SQLite (there is one writer
 // anyway), several on Postgres so that commits overlap.
-func NewBatcher(db *DB, maxBatch int, log *slog.Logger) *Batcher {
-	if maxBatch <= 0 {
-		maxBatch = 128
+func NewBatcher(db *DB, opt BatcherOptions) *Batcher {
+	if opt.MaxBatch <= 0 {
+		opt.MaxBatch = 256
 	}
-	b := &Batcher{db: db, reqs: make(chan *batchReq, maxBatch*4), maxBatch: maxBatch, log: log, stop: make(chan struct{})}
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	b := &Batcher{db: db, reqs: make(chan *batchReq, opt.MaxBatch*4), maxBatch: opt.MaxBatch, log: opt.Logger,
+		stop: make(chan struct{}), onCommit: opt.OnCommit}
 	workers := 1
 	if db.dialect == Postgres {
 		workers = 4
@@ -118,6 +134,10 @@ func (b *Batcher) run() {
 func (b *Batcher) commit(batch []*batchReq) {
 	ctx := context.Background()
 	errs := make([]error, len(batch))
+	start := time.Now()
+	if b.onCommit != nil {
+		defer func() { b.onCommit(len(batch), time.Since(start)) }()
+	}
 	err := b.db.InTx(ctx, func(tx *Tx) error {
 		for i, r := range batch {
 			if errs[i] = r.fn(ctx, tx); errs[i] != nil {
@@ -132,9 +152,7 @@ func (b *Batcher) commit(batch []*batchReq) {
 		}
 		return
 	}
-	if b.log != nil {
-		b.log.Debug("batch failed, retrying one by one", "size", len(batch), "err", err)
-	}
+	b.log.Debug("batch failed, retrying one by one", "size", len(batch), "err", err)
 	for _, r := range batch {
 		r.done <- b.db.InTx(ctx, func(tx *Tx) error { return r.fn(ctx, tx) })
 	}

@@ -121,7 +121,7 @@ func TestInTxRollsBackOnError(t *testing.T) {
 func TestBatcherIsolatesFailures(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		b := store.NewBatcher(db, 64, nil)
+		b := store.NewBatcher(db, store.BatcherOptions{MaxBatch: 64})
 		defer b.Close()
 		var wg sync.WaitGroup
 		errs := make([]error, 40)
