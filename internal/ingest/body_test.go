@@ -388,15 +388,7 @@ func TestParseBodyErrors(t *testing.T) {
 }
 
 func TestParseBodyCharsets(t *testing.T) {
-	cases := []struct {
-		name     string
-		ct       string
-		body     string
-		format   string
-		fields   []Field
-		text     string
-		warnings []string
-	}{
+	cases := []bodyCase{
 		{name: "windows-1252 text", ct: "text/plain; charset=windows-1252", body: "Gr\xfc\xdfe \x80 5", format: "text", text: "Grüße € 5"},
 		{name: "windows-1252 JSON", ct: "application/json; charset=windows-1252", body: "{\"title\":\"M\xfcller\",\"t\":\"\x93q\x94\"}", format: "json",
 			fields: []Field{top("title", "Müller"), top("t", "\u201cq\u201d")}},
@@ -431,19 +423,7 @@ func TestParseBodyCharsets(t *testing.T) {
 		{name: "NUL bytes and invalid UTF-8 together", ct: "text/plain", body: "a\x00\xffb", format: "text", text: "a\uFFFDb",
 			warnings: []string{"not valid UTF-8"}},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			b := mustParse(t, tc.ct, []byte(tc.body), DefaultLimits)
-			if b.Format != tc.format {
-				t.Errorf("Format = %q, want %q", b.Format, tc.format)
-			}
-			checkFields(t, b.Fields, tc.fields)
-			if b.Text != tc.text {
-				t.Errorf("Text = %q, want %q", b.Text, tc.text)
-			}
-			checkWarnings(t, b.Warnings, tc.warnings)
-		})
-	}
+	runBodyCases(t, cases)
 }
 
 // TestParseBodyFormCharsets: a form's non-ASCII characters are
