@@ -281,3 +281,20 @@ func BenchmarkAt(b *testing.B) {
 		}
 	}
 }
+
+// A rotation anchored in the past but created now puts nobody on duty
+// before it was created, and its first shift starts then.
+func TestRotationFromKeepsThePast(t *testing.T) {
+	utc := time.UTC
+	r := Rotation{Tier: 1, Location: utc, Start: at(utc, "2026-01-01 08:00"), From: at(utc, "2026-01-10 15:00"), Length: 1, Unit: Days, Participants: []string{"a", "b"}}
+	if _, ok := r.ShiftAt(at(utc, "2026-01-10 14:59")); ok {
+		t.Fatal("on duty before the rotation took effect")
+	}
+	s, ok := r.ShiftAt(at(utc, "2026-01-10 16:00"))
+	if !ok || s.UserID != "b" || !s.Start.Equal(r.From) || !s.End.Equal(at(utc, "2026-01-11 08:00")) {
+		t.Fatalf("first shift %+v %v", s, ok) // shift 9 of the anchor: b
+	}
+	if got := r.Shifts(at(utc, "2026-01-01 00:00"), at(utc, "2026-01-12 00:00")); len(got) != 3 || !got[0].Start.Equal(r.From) {
+		t.Fatalf("shifts %+v", got)
+	}
+}

@@ -22,9 +22,13 @@ const (
 // Rotation hands duty from one participant to the next every Length Units,
 // starting at Start, whose local clock time in Location is the handoff time.
 type Rotation struct {
-	Tier         int
-	Location     *time.Location
-	Start        time.Time
+	Tier     int
+	Location *time.Location
+	Start    time.Time
+	// From, if set, is when the rotation took effect: it anchors its
+	// handoffs at Start but puts nobody on duty before From, so a rotation
+	// created today with a start last week does not rewrite last week.
+	From         time.Time
 	End          time.Time // zero: no end
 	Length       int
 	Unit         Unit
@@ -96,9 +100,17 @@ func (r Rotation) index(t time.Time) int {
 	return k
 }
 
+// effective is when the rotation starts putting people on duty.
+func (r Rotation) effective() time.Time {
+	if r.From.After(r.Start) {
+		return r.From
+	}
+	return r.Start
+}
+
 // ShiftAt returns the rotation's shift covering t, if any.
 func (r Rotation) ShiftAt(t time.Time) (Shift, bool) {
-	if t.Before(r.Start) || (!r.End.IsZero() && !t.Before(r.End)) {
+	if t.Before(r.effective()) || (!r.End.IsZero() && !t.Before(r.End)) {
 		return Shift{}, false
 	}
 	k := r.index(t)
@@ -107,17 +119,20 @@ func (r Rotation) ShiftAt(t time.Time) (Shift, bool) {
 
 func (r Rotation) shift(k int) Shift {
 	n := len(r.Participants)
-	end := r.boundary(k + 1)
+	start, end := r.boundary(k), r.boundary(k+1)
 	if !r.End.IsZero() && end.After(r.End) {
 		end = r.End
 	}
-	return Shift{UserID: r.Participants[((k%n)+n)%n], Tier: r.Tier, Start: r.boundary(k), End: end}
+	if eff := r.effective(); start.Before(eff) {
+		start = eff
+	}
+	return Shift{UserID: r.Participants[((k%n)+n)%n], Tier: r.Tier, Start: start, End: end}
 }
 
 // Shifts returns the rotation's shifts that overlap [from, to), in order.
 func (r Rotation) Shifts(from, to time.Time) []Shift {
-	if from.Before(r.Start) {
-		from = r.Start
+	if eff := r.effective(); from.Before(eff) {
+		from = eff
 	}
 	if !r.End.IsZero() && to.After(r.End) {
 		to = r.End
