@@ -126,7 +126,7 @@ func (r Rotation) shift(k int) Shift {
 	if eff := r.effective(); start.Before(eff) {
 		start = eff
 	}
-	return Shift{UserID: r.Participants[((k%n)+n)%n], Tier: r.Tier, Start: start, End: end}
+	return Shift{UserID: r.Participants[((k%n)+n)%n], Tier: r.Tier, Start: start.UTC(), End: end.UTC()}
 }
 
 // Shifts returns the rotation's shifts that overlap [from, to), in order.
