@@ -11,6 +11,7 @@ import (
 
 	"github.com/lastmile/lastmile/internal/alert"
 	"github.com/lastmile/lastmile/internal/clock"
+	"github.com/lastmile/lastmile/internal/duty"
 	"github.com/lastmile/lastmile/internal/httpapi"
 	"github.com/lastmile/lastmile/internal/ingest"
 	"github.com/lastmile/lastmile/internal/store"
@@ -27,6 +28,7 @@ type App struct {
 	batch   *store.Batcher
 	Teams   *team.Service
 	Alerts  *alert.Service
+	Duty    *duty.Service
 	srv     *http.Server
 	ln      net.Listener
 	served  chan error
@@ -69,6 +71,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, c clock.Clock) (*App
 	a.batch = store.NewBatcher(db, store.BatcherOptions{Logger: log, OnCommit: a.metrics.observeCommit})
 	a.Teams = team.NewService(db, c)
 	a.Alerts = alert.NewService(db, a.batch, c, a.Teams)
+	a.Duty = duty.NewService(db, c, a.Teams)
 	if err := a.Alerts.Prepare(ctx); err != nil {
 		a.batch.Close()
 		db.Close()
@@ -86,7 +89,7 @@ func (a *App) Start() error {
 	a.ln = ln
 	base := a.BaseURL()
 	api := httpapi.New(httpapi.Config{BaseURL: base, MaxBodyBytes: a.cfg.MaxBodyBytes, Limits: ingest.DefaultLimits, Metrics: a.metrics.reg},
-		a.DB, a.Teams, a.Alerts, a.clock, a.log)
+		a.DB, a.Teams, a.Alerts, a.Duty, a.clock, a.log)
 	a.srv = &http.Server{
 		Handler:           api.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,

@@ -46,6 +46,7 @@ func commands() []command {
 		{"migrate", "apply database migrations and exit", runMigrate},
 		{"user", "manage users: add, list, api-key, keys, revoke-key", runUser},
 		{"team", "manage teams: create, list, add-member, remove-member, rotate-secret", runTeam},
+		{"duty", "punch members in and out, and see who is on duty: punch-in, punch-out, who", runDuty},
 		{"version", "print the version", runVersion},
 	}
 }
@@ -97,7 +98,7 @@ func printUsage(w io.Writer) {
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintln(w, "\nRun lastmile COMMAND -h for the flags of a command. Every flag of serve and migrate can also be\nset as LASTMILE_<FLAG>; the user and team commands read only LASTMILE_DATABASE_URL.")
+	fmt.Fprintln(w, "\nRun lastmile COMMAND -h for the flags of a command. Every flag of serve and migrate can also be\nset as LASTMILE_<FLAG>; the user, team and duty commands read only LASTMILE_DATABASE_URL.")
 }
 
 // newFlagSet returns a flag set whose errors come back as usage errors.

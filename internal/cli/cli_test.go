@@ -526,3 +526,42 @@ func TestServeStartsAndStops(t *testing.T) {
 		t.Fatalf("serve printed the first-start hint although a user exists: %q", r.stderr)
 	}
 }
+
+func TestDutyCommands(t *testing.T) {
+	dir := t.TempDir()
+	db := "--database-url=sqlite:" + dir + "/duty.db"
+	run := func(args ...string) (int, string, string) {
+		var out, errb strings.Builder
+		code := cli.Main(context.Background(), append(args, db), cli.Env{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }})
+		return code, out.String(), errb.String()
+	}
+	for _, args := range [][]string{
+		{"user", "add", "ann@example.com"},
+		{"team", "create", "Ops"},
+		{"team", "add-member", "Ops", "ann@example.com"},
+	} {
+		if code, _, stderr := run(args...); code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, stderr)
+		}
+	}
+	code, out, stderr := run("duty", "punch-in", "Ops", "ann@example.com", "--manager")
+	if code != 0 || !strings.Contains(out, "manager") || !strings.Contains(out, "ann@example.com") {
+		t.Fatalf("punch-in: exit %d\n%s%s", code, out, stderr)
+	}
+	code, out, _ = run("duty", "who", "Ops", "--json")
+	if code != 0 || !strings.Contains(out, `"source": "punch"`) {
+		t.Fatalf("who: exit %d\n%s", code, out)
+	}
+	if code, out, _ = run("duty", "punch-out", "Ops", "ann@example.com"); code != 0 || !strings.Contains(out, "nobody") {
+		t.Fatalf("punch-out: exit %d\n%s", code, out)
+	}
+	if code, _, stderr = run("duty", "punch-out", "Ops", "ann@example.com"); code != 1 || !strings.Contains(stderr, "not punched in") {
+		t.Fatalf("second punch-out: exit %d: %s", code, stderr)
+	}
+	if code, _, _ = run("duty", "who", "Ops", "--at", "yesterday"); code != 2 {
+		t.Fatalf("bad --at: exit %d", code)
+	}
+	if code, _, _ = run("duty", "who"); code != 2 {
+		t.Fatalf("missing team: exit %d", code)
+	}
+}

@@ -154,11 +154,18 @@ func (p Plan) Handoffs(from, to time.Time) []Handoff {
 		}
 		for _, t := range slices.SortedFunc(maps.Keys(tiers), func(a, b int) int { return tierRank(a) - tierRank(b) }) {
 			if !slices.Equal(before[t], after[t]) {
-				out = append(out, Handoff{At: m, Tier: t, Before: before[t], After: after[t]})
+				out = append(out, Handoff{At: m, Tier: t, Before: orEmpty(before[t]), After: orEmpty(after[t])})
 			}
 		}
 	}
 	return out
+}
+
+func orEmpty(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
 
 func byTier(on []OnDuty) map[int][]string {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/lastmile/lastmile/internal/alert"
 	"github.com/lastmile/lastmile/internal/clock"
+	"github.com/lastmile/lastmile/internal/duty"
 	"github.com/lastmile/lastmile/internal/httpapi"
 	"github.com/lastmile/lastmile/internal/store"
 	"github.com/lastmile/lastmile/internal/store/storetest"
@@ -53,7 +54,8 @@ func newEnvWith(t *testing.T, d store.Dialect, cfg httpapi.Config) *env {
 	if cfg.BaseURL == "" {
 		cfg.BaseURL = "http://lastmile.test"
 	}
-	srv := httptest.NewServer(httpapi.New(cfg, db, teams, alerts, c, log).Handler())
+	duties := duty.NewService(db, c, teams)
+	srv := httptest.NewServer(httpapi.New(cfg, db, teams, alerts, duties, c, log).Handler())
 	t.Cleanup(srv.Close)
 	e := &env{t: t, srv: srv, db: db, teams: teams, alerts: alerts, clock: c}
 	admin, err := teams.CreateUser(ctx, team.NewUser{Email: "admin@example.com", IsAdmin: true})

@@ -56,6 +56,21 @@ func (s *Server) routes() []route {
 		h("POST", "/api/v1/teams/{id}/categories", s.authed(s.createCategory)),
 		h("DELETE", "/api/v1/teams/{id}/categories/{categoryId}", s.authed(s.deleteCategory)),
 
+		// Duty.
+		h("GET", "/api/v1/teams/{id}/duty", s.authed(s.dutyStatus)),
+		h("POST", "/api/v1/teams/{id}/duty/punch-in", s.authed(s.punchIn)),
+		h("POST", "/api/v1/teams/{id}/duty/punch-out", s.authed(s.punchOut)),
+		h("GET", "/api/v1/teams/{id}/shifts", s.authed(s.listShifts)),
+		h("POST", "/api/v1/teams/{id}/shifts", s.authed(s.addShifts)),
+		h("DELETE", "/api/v1/teams/{id}/shifts/{shiftId}", s.authed(s.deleteShift)),
+		h("GET", "/api/v1/teams/{id}/rotations", s.authed(s.listRotations)),
+		h("POST", "/api/v1/teams/{id}/rotations", s.authed(s.createRotation)),
+		h("DELETE", "/api/v1/teams/{id}/rotations/{rotationId}", s.authed(s.endRotation)),
+		h("GET", "/api/v1/teams/{id}/overrides", s.authed(s.listOverrides)),
+		h("POST", "/api/v1/teams/{id}/overrides", s.authed(s.createOverride)),
+		h("DELETE", "/api/v1/teams/{id}/overrides/{overrideId}", s.authed(s.deleteOverride)),
+		h("GET", "/api/v1/teams/{id}/shift-report", s.authed(s.shiftReport)),
+
 		// Alerts.
 		h("GET", "/api/v1/alerts", s.authed(s.listAlerts)),
 		h("POST", "/api/v1/alerts/acknowledge", s.authed(s.bulk("acknowledge"))),

@@ -19,6 +19,7 @@ import (
 	"github.com/lastmile/lastmile/internal/alert"
 	"github.com/lastmile/lastmile/internal/apperr"
 	"github.com/lastmile/lastmile/internal/clock"
+	"github.com/lastmile/lastmile/internal/duty"
 	"github.com/lastmile/lastmile/internal/ingest"
 	"github.com/lastmile/lastmile/internal/store"
 	"github.com/lastmile/lastmile/internal/team"
@@ -43,13 +44,14 @@ type Server struct {
 	db      *store.DB
 	teams   *team.Service
 	alerts  *alert.Service
+	duty    *duty.Service
 	clock   clock.Clock
 	log     *slog.Logger
 	metrics *metrics
 }
 
 // New returns a Server.
-func New(cfg Config, db *store.DB, teams *team.Service, alerts *alert.Service, c clock.Clock, log *slog.Logger) *Server {
+func New(cfg Config, db *store.DB, teams *team.Service, alerts *alert.Service, duties *duty.Service, c clock.Clock, log *slog.Logger) *Server {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 25 << 20
 	}
@@ -59,7 +61,7 @@ func New(cfg Config, db *store.DB, teams *team.Service, alerts *alert.Service, c
 	if cfg.Metrics == nil {
 		cfg.Metrics = prometheus.NewRegistry()
 	}
-	return &Server{cfg: cfg, db: db, teams: teams, alerts: alerts, clock: c, log: log, metrics: newMetrics(cfg.Metrics)}
+	return &Server{cfg: cfg, db: db, teams: teams, alerts: alerts, duty: duties, clock: c, log: log, metrics: newMetrics(cfg.Metrics)}
 }
 
 // Handler returns the routes wrapped in the common middleware.
