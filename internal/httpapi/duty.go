@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/csv"
 	"fmt"
 	"net/http"
@@ -122,7 +123,8 @@ func (s *Server) answerStatus(w http.ResponseWriter, r *http.Request, teamID str
 	writeJSON(w, http.StatusOK, st)
 }
 
-func (s *Server) listShifts(w http.ResponseWriter, r *http.Request, p *principal) {
+// listInWindow answers a team's plan items that overlap ?from= … ?to=.
+func listInWindow[T any](s *Server, w http.ResponseWriter, r *http.Request, p *principal, list func(ctx context.Context, teamID string, from, to time.Time) ([]T, error)) {
 	id, err := s.teamAccess(r, p, team.RoleResponder)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -133,12 +135,16 @@ func (s *Server) listShifts(w http.ResponseWriter, r *http.Request, p *principal
 		s.writeError(w, r, err)
 		return
 	}
-	shifts, err := s.duty.Shifts(r.Context(), id, from, to)
+	items, err := list(r.Context(), id, from, to)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, page[duty.PlannedShift]{Items: shifts})
+	writeJSON(w, http.StatusOK, page[T]{Items: items})
+}
+
+func (s *Server) listShifts(w http.ResponseWriter, r *http.Request, p *principal) {
+	listInWindow(s, w, r, p, s.duty.Shifts)
 }
 
 func (s *Server) addShifts(w http.ResponseWriter, r *http.Request, p *principal) {
@@ -229,22 +235,7 @@ func (s *Server) endRotation(w http.ResponseWriter, r *http.Request, p *principa
 }
 
 func (s *Server) listOverrides(w http.ResponseWriter, r *http.Request, p *principal) {
-	id, err := s.teamAccess(r, p, team.RoleResponder)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	from, to, err := s.window(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	os, err := s.duty.Overrides(r.Context(), id, from, to)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, page[duty.StoredOverride]{Items: os})
+	listInWindow(s, w, r, p, s.duty.Overrides)
 }
 
 func (s *Server) createOverride(w http.ResponseWriter, r *http.Request, p *principal) {
