@@ -56,6 +56,15 @@ func (s *Server) routes() []route {
 		h("POST", "/api/v1/teams/{id}/categories", s.authed(s.createCategory)),
 		h("DELETE", "/api/v1/teams/{id}/categories/{categoryId}", s.authed(s.deleteCategory)),
 
+		// How alerts escalate and reach people.
+		h("GET", "/api/v1/teams/{id}/alert-settings", s.authed(s.getAlertSettings)),
+		h("PUT", "/api/v1/teams/{id}/alert-settings", s.authed(s.putAlertSettings)),
+		h("GET", "/api/v1/teams/{id}/notification-rules", s.authed(s.getTeamRules)),
+		h("PUT", "/api/v1/teams/{id}/notification-rules", s.authed(s.putTeamRules)),
+		h("GET", "/api/v1/teams/{id}/members/{userId}/notification-rules", s.authed(s.memberRules)),
+		h("GET", "/api/v1/users/{id}/notification-rules", s.authed(s.getUserRules)),
+		h("PUT", "/api/v1/users/{id}/notification-rules", s.authed(s.putUserRules)),
+
 		// Duty.
 		h("GET", "/api/v1/teams/{id}/duty", s.authed(s.dutyStatus)),
 		h("POST", "/api/v1/teams/{id}/duty/punch-in", s.authed(s.punchIn)),

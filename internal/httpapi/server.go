@@ -95,7 +95,7 @@ func (s *Server) Handler() http.Handler {
 // Allow header of a 405. The catch-all patterns do not count.
 func allowedMethods(mux *http.ServeMux, r *http.Request) []string {
 	var out []string
-	for _, m := range []string{"GET", "POST", "PATCH", "DELETE"} {
+	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
 		probe := r.Clone(r.Context())
 		probe.Method = m
 		if _, pattern := mux.Handler(probe); pattern != "" && pattern != "/api/" && pattern != "/webhook/" && pattern != "/webhook" && pattern != "/" {

@@ -205,7 +205,8 @@ type EffectiveRule struct {
 	ContactMethodID string        `json:"contactMethodId"`
 	Channel         string        `json:"channel"`
 	Address         string        `json:"address"`
-	Delay           time.Duration `json:"delay"`
+	Delay           time.Duration `json:"-"`
+	DelaySeconds    int           `json:"delaySeconds"`
 	TeamDefault     bool          `json:"teamDefault"`
 }
 
@@ -218,9 +219,13 @@ func (s *Service) RulesFor(ctx context.Context, teamID, userID string) ([]Effect
 		return nil, err
 	}
 	out := []EffectiveRule{}
+	add := func(cmID, channel, address string, delaySeconds int, teamDefault bool) {
+		out = append(out, EffectiveRule{ContactMethodID: cmID, Channel: channel, Address: address,
+			Delay: time.Duration(delaySeconds) * time.Second, DelaySeconds: delaySeconds, TeamDefault: teamDefault})
+	}
 	if len(own) > 0 {
 		for _, r := range own {
-			out = append(out, EffectiveRule{ContactMethodID: r.ContactMethodID, Channel: r.Channel, Address: r.Address, Delay: time.Duration(r.DelaySeconds) * time.Second})
+			add(r.ContactMethodID, r.Channel, r.Address, r.DelaySeconds, false)
 		}
 		return out, nil
 	}
@@ -234,14 +239,14 @@ func (s *Service) RulesFor(ctx context.Context, teamID, userID string) ([]Effect
 	}
 	if len(defaults) == 0 {
 		for _, c := range cms {
-			out = append(out, EffectiveRule{ContactMethodID: c.ID, Channel: c.Channel, Address: c.Address, TeamDefault: true})
+			add(c.ID, c.Channel, c.Address, 0, true)
 		}
 		return out, nil
 	}
 	for _, r := range defaults {
 		for _, c := range cms {
 			if c.Channel == r.Channel {
-				out = append(out, EffectiveRule{ContactMethodID: c.ID, Channel: c.Channel, Address: c.Address, Delay: time.Duration(r.DelaySeconds) * time.Second, TeamDefault: true})
+				add(c.ID, c.Channel, c.Address, r.DelaySeconds, true)
 			}
 		}
 	}
