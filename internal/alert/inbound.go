@@ -64,12 +64,14 @@ const (
 	sqlOpenByExternalID       = `SELECT id FROM alerts WHERE team_id = ? AND external_id = ? AND status <> 'closed'`
 	sqlOpenStatusByExternalID = `SELECT id, status FROM alerts WHERE team_id = ? AND external_id = ? AND status <> 'closed'`
 	sqlCountDuplicate         = `UPDATE alerts SET event_count = event_count + 1, updated_at = ? WHERE id = ?`
+	// The engine's to-do entry for a new alert, in the same transaction.
+	sqlInsertEngine = `INSERT INTO alert_engine (alert_id, team_id, state, updated_at) VALUES (?, ?, 'planning', ?)`
 )
 
 // Prepare readies the statements every inbound event runs.
 func (s *Service) Prepare(ctx context.Context) error {
 	return s.db.Prepare(ctx, sqlInsertEvent, sqlInsertAlert, sqlInsertTimeline, sqlInsertAttachment,
-		sqlOpenByExternalID, sqlOpenStatusByExternalID, sqlCountDuplicate,
+		sqlOpenByExternalID, sqlOpenStatusByExternalID, sqlCountDuplicate, sqlInsertEngine,
 		acknowledge.update, closeAlert.update)
 }
 
@@ -190,7 +192,8 @@ const pgCreate = `WITH a AS (` + sqlInsertAlert + ` RETURNING id),
 	t AS (INSERT INTO timeline (alert_id, at, kind, actor_type, actor_id, actor_name, text, event_id)
 		SELECT id, ?::bigint, 'created', 'event', '', ?::text, '', ?::text FROM a),
 	e AS (INSERT INTO events (id, team_id, received_at, source, remote_addr, content_type, query, headers, body, body_truncated, status, reason, external_id, alert_id, parsed)
-		SELECT ?::text, ?::text, ?::bigint, ?::text, ?::text, ?::text, ?::text, ?::text, ?::bytea, ?::boolean, 'created', '', ?::text, id, ?::text FROM a)
+		SELECT ?::text, ?::text, ?::bigint, ?::text, ?::text, ?::text, ?::text, ?::text, ?::bytea, ?::boolean, 'created', '', ?::text, id, ?::text FROM a),
+	g AS (INSERT INTO alert_engine (alert_id, team_id, state, updated_at) SELECT id, ?::text, 'planning', ?::bigint FROM a)
 	SELECT COUNT(*) FROM a`
 
 // category picks the alert's category: the one X-S4-Service names, else the
@@ -263,6 +266,7 @@ func (s *Service) applyNew(ctx context.Context, tx *store.Tx, in Inbound, enc en
 			head, tail := eventArgs(in, enc, out.EventID, now)
 			args := append(alertArgs, micros(now), eventActor(ev).Name, out.EventID)
 			args = append(append(args, head...), tail...)
+			args = append(args, in.Team.ID, micros(now))
 			var n int
 			if err := tx.QueryRow(ctx, pgCreate, args...).Scan(&n); err != nil {
 				return fmt.Errorf("insert alert: %w", err)
@@ -278,6 +282,9 @@ func (s *Service) applyNew(ctx context.Context, tx *store.Tx, in Inbound, enc en
 			}
 			if n, _ := res.RowsAffected(); n == 1 {
 				out.Status, out.AlertID = EventCreated, alertID
+				if _, err := tx.Exec(ctx, sqlInsertEngine, alertID, in.Team.ID, micros(now)); err != nil {
+					return fmt.Errorf("queue alert for the engine: %w", err)
+				}
 				return addTimeline(ctx, tx, alertID, now, KindCreated, eventActor(ev), "", out.EventID)
 			}
 		}

@@ -3,6 +3,7 @@ package alert
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/lastmile/lastmile/internal/apperr"
@@ -63,7 +64,41 @@ func (t transition) apply(ctx context.Context, tx *store.Tx, id string, a Actor,
 		}
 		return false, apperr.New(apperr.Conflict, "cannot %s an alert that is %s", t.name, cur)
 	}
+	if err := t.steerEngine(ctx, tx, id, now); err != nil {
+		return false, err
+	}
 	return true, addTimeline(ctx, tx, id, now, t.kind, a, note, eventID)
+}
+
+// steerEngine tells the engine, in the transaction of the change, what the
+// change means for notifying: acknowledging or closing stops every message
+// not yet handed to a provider; undoing an acknowledgement plans the alert
+// anew.
+func (t transition) steerEngine(ctx context.Context, tx *store.Tx, id string, now time.Time) error {
+	var stmts []string
+	switch t.name {
+	case acknowledge.name, closeAlert.name:
+		stmts = []string{
+			`UPDATE notifications SET status = 'cancelled' WHERE alert_id = ? AND status = 'pending'`,
+			`UPDATE alert_engine SET state = 'done', next_escalation_at = NULL, updated_at = ? WHERE alert_id = ?`,
+		}
+	case undoAcknowledge.name:
+		stmts = []string{`UPDATE alert_engine SET state = 'planning', next_escalation_at = NULL, updated_at = ? WHERE alert_id = ?`}
+	case undoClose.name:
+		// Back to new (never acknowledged): notify again; back to
+		// acknowledged: nothing to send.
+		stmts = []string{`UPDATE alert_engine SET state = 'planning', next_escalation_at = NULL, updated_at = ? WHERE alert_id = ? AND EXISTS (SELECT 1 FROM alerts WHERE id = alert_engine.alert_id AND status = 'new')`}
+	}
+	for _, q := range stmts {
+		args := []any{micros(now), id}
+		if strings.Count(q, "?") == 1 {
+			args = []any{id}
+		}
+		if _, err := tx.Exec(ctx, q, args...); err != nil {
+			return fmt.Errorf("steer engine: %w", err)
+		}
+	}
+	return nil
 }
 
 // Transition applies a status action (acknowledge, undo-acknowledge, close,
