@@ -92,7 +92,14 @@ const (
 	KindClosed         = "closed"
 	KindReopened       = "reopened"
 	KindAnnotated      = "annotated"
+	KindPlanned        = "planned"
+	KindNotified       = "notified"
+	KindNotifyFailed   = "notification_failed"
+	KindEscalated      = "escalated"
 )
+
+// SystemActor is the engine acting on an alert.
+func SystemActor() Actor { return Actor{Type: "system", Name: "lastmile"} }
 
 // AttachmentInfo describes a stored attachment.
 type AttachmentInfo struct {

@@ -344,6 +344,11 @@ func eventActor(ev *ingest.Event) Actor {
 	return Actor{Type: "event", Name: name}
 }
 
+// AppendTimeline adds an entry to the alert's timeline, in q's transaction.
+func AppendTimeline(ctx context.Context, q store.Q, alertID string, at time.Time, kind string, a Actor, text string) error {
+	return addTimeline(ctx, q, alertID, at, kind, a, text, "")
+}
+
 func addTimeline(ctx context.Context, q store.Q, alertID string, at time.Time, kind string, a Actor, text, eventID string) error {
 	var ev any
 	if eventID != "" {

@@ -31,6 +31,7 @@ CREATE TABLE notifications (
     last_error        TEXT NOT NULL DEFAULT '',
     provider_id       TEXT NOT NULL DEFAULT '',
     claimed_by        TEXT NOT NULL DEFAULT '',
+    claimed_at        BIGINT,
     sent_at           BIGINT,
     created_at        BIGINT NOT NULL,
     -- The same step is planned once, whoever plans it.

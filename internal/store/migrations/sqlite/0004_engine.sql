@@ -31,6 +31,7 @@ CREATE TABLE notifications (
     last_error        TEXT NOT NULL DEFAULT '',
     provider_id       TEXT NOT NULL DEFAULT '',
     claimed_by        TEXT NOT NULL DEFAULT '',
+    claimed_at        INTEGER,
     sent_at           INTEGER,
     created_at        INTEGER NOT NULL,
     -- The same step is planned once, whoever plans it.

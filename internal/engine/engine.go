@@ -1,0 +1,113 @@
+// Package engine runs each alert's notification plan from the database:
+// it plans whom to notify when an alert opens, sends each message when it
+// is due, escalates when nobody acknowledges in time, and stops the moment
+// an alert is acknowledged or closed (that transaction cancels what is not
+// yet sent).
+//
+// All state is in tables (alert_engine, notifications), so a restart or a
+// crash loses nothing and resumes on time. Every step claims its row with a
+// conditional UPDATE before acting, so any number of engines may run on one
+// database and each message is still sent once. New alerts wake the engine
+// at once; otherwise it looks for due work every poll interval.
+package engine
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/lastmile/lastmile/internal/clock"
+	"github.com/lastmile/lastmile/internal/duty"
+	"github.com/lastmile/lastmile/internal/notify"
+	"github.com/lastmile/lastmile/internal/store"
+	"github.com/lastmile/lastmile/internal/team"
+)
+
+// Engine runs notification plans.
+type Engine struct {
+	db       *store.DB
+	clock    clock.Clock
+	teams    *team.Service
+	duty     *duty.Service
+	channels *notify.Registry
+	log      *slog.Logger
+	id       string
+	poll     time.Duration
+	wake     chan struct{}
+}
+
+// Options tune an engine.
+type Options struct {
+	// InstanceID names this engine in claims (default: a random id).
+	InstanceID string
+	// Poll is the longest the engine sleeps between looks for due work.
+	Poll time.Duration
+}
+
+// New returns an engine.
+func New(db *store.DB, c clock.Clock, teams *team.Service, duties *duty.Service, channels *notify.Registry, log *slog.Logger, opt Options) *Engine {
+	if opt.Poll <= 0 {
+		opt.Poll = time.Second
+	}
+	if opt.InstanceID == "" {
+		opt.InstanceID = newID()
+	}
+	return &Engine{db: db, clock: c, teams: teams, duty: duties, channels: channels, log: log, id: opt.InstanceID, poll: opt.Poll, wake: make(chan struct{}, 1)}
+}
+
+// Wake makes a running engine look for work now (after a new alert).
+func (e *Engine) Wake() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run works until ctx ends.
+func (e *Engine) Run(ctx context.Context) {
+	for {
+		if err := e.RunOnce(ctx); err != nil && ctx.Err() == nil {
+			e.log.Error("engine cycle failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-e.wake:
+		case <-time.After(e.poll):
+		}
+	}
+}
+
+// RunOnce plans new alerts, escalates those due, and sends every message
+// due now. Tests drive the engine with it and a fake clock.
+func (e *Engine) RunOnce(ctx context.Context) error {
+	if err := e.planAll(ctx); err != nil {
+		return fmt.Errorf("plan: %w", err)
+	}
+	if err := e.escalateAll(ctx); err != nil {
+		return fmt.Errorf("escalate: %w", err)
+	}
+	if err := e.dispatchAll(ctx); err != nil {
+		return fmt.Errorf("dispatch: %w", err)
+	}
+	return nil
+}
+
+// ids runs a query that selects ids.
+func (e *Engine) ids(ctx context.Context, q string, args ...any) ([]string, error) {
+	rows, err := e.db.Query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
