@@ -12,8 +12,10 @@ import (
 	"github.com/lastmile/lastmile/internal/alert"
 	"github.com/lastmile/lastmile/internal/clock"
 	"github.com/lastmile/lastmile/internal/duty"
+	"github.com/lastmile/lastmile/internal/engine"
 	"github.com/lastmile/lastmile/internal/httpapi"
 	"github.com/lastmile/lastmile/internal/ingest"
+	"github.com/lastmile/lastmile/internal/notify"
 	"github.com/lastmile/lastmile/internal/store"
 	"github.com/lastmile/lastmile/internal/team"
 )
@@ -32,6 +34,9 @@ type App struct {
 	srv     *http.Server
 	ln      net.Listener
 	served  chan error
+	Engine  *engine.Engine
+	stopEng context.CancelFunc
+	engDone chan struct{}
 }
 
 // OpenStore opens and, if asked, migrates the database.
@@ -58,7 +63,8 @@ func OpenStore(ctx context.Context, cfg Config, log *slog.Logger, c clock.Clock)
 }
 
 // New opens the database and builds the services; Start begins serving.
-func New(ctx context.Context, cfg Config, log *slog.Logger, c clock.Clock) (*App, error) {
+// Channels, if given, replace the log channels that stand in for real ones.
+func New(ctx context.Context, cfg Config, log *slog.Logger, c clock.Clock, channels ...notify.Channel) (*App, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -72,6 +78,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, c clock.Clock) (*App
 	a.Teams = team.NewService(db, c)
 	a.Alerts = alert.NewService(db, a.batch, c, a.Teams)
 	a.Duty = duty.NewService(db, c, a.Teams)
+	if channels == nil {
+		// Until real channels are configured, messages go to the log.
+		for _, name := range []string{"push", "ntfy", "sms", "voice", "email", "teams", "slack", "webhook"} {
+			channels = append(channels, notify.NewLog(name, log))
+		}
+	}
+	a.Engine = engine.New(db, c, a.Teams, a.Duty, notify.NewRegistry(channels...), log, engine.Options{})
 	if err := a.Alerts.Prepare(ctx); err != nil {
 		a.batch.Close()
 		db.Close()
@@ -88,7 +101,15 @@ func (a *App) Start() error {
 	}
 	a.ln = ln
 	base := a.BaseURL()
-	api := httpapi.New(httpapi.Config{BaseURL: base, MaxBodyBytes: a.cfg.MaxBodyBytes, Limits: ingest.DefaultLimits, Metrics: a.metrics.reg},
+	if !a.cfg.NoEngine {
+		ctx, cancel := context.WithCancel(context.Background())
+		a.stopEng, a.engDone = cancel, make(chan struct{})
+		go func() {
+			defer close(a.engDone)
+			a.Engine.Run(ctx)
+		}()
+	}
+	api := httpapi.New(httpapi.Config{BaseURL: base, MaxBodyBytes: a.cfg.MaxBodyBytes, Limits: ingest.DefaultLimits, Metrics: a.metrics.reg, Wake: a.Engine.Wake},
 		a.DB, a.Teams, a.Alerts, a.Duty, a.clock, a.log)
 	a.srv = &http.Server{
 		Handler:           api.Handler(),
@@ -127,6 +148,10 @@ func (a *App) Stop(ctx context.Context) error {
 		if err := <-a.served; err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errs = append(errs, fmt.Errorf("serve: %w", err))
 		}
+	}
+	if a.stopEng != nil {
+		a.stopEng()
+		<-a.engDone
 	}
 	a.batch.Close()
 	if err := a.DB.Close(); err != nil {

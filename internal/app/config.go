@@ -25,6 +25,9 @@ type Config struct {
 	MaxBodyBytes              int64
 	Migrate                   bool
 	ShutdownTimeout           time.Duration
+	// NoEngine serves the API only: this instance plans and sends no
+	// notifications (others on the same database do).
+	NoEngine bool
 }
 
 // DefaultDatabaseURL is an SQLite file in the working directory.
@@ -48,6 +51,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", 25<<20, "largest inbound webhook request, in bytes")
 	fs.BoolVar(&c.Migrate, "migrate", true, "apply database migrations at start (false: only check that they are applied)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 20*time.Second, "how long a graceful stop waits for requests in flight")
+	fs.BoolVar(&c.NoEngine, "api-only", false, "serve the API only; plan and send no notifications (other instances on the database do)")
 }
 
 // ApplyEnv sets every flag that was not given on the command line from its

@@ -148,6 +148,7 @@ func (s *Server) transition(action string) func(http.ResponseWriter, *http.Reque
 			s.writeError(w, r, err)
 			return
 		}
+		s.cfg.Wake()
 		writeJSON(w, http.StatusOK, a)
 	}
 }

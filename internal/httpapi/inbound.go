@@ -112,6 +112,9 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request, t team.Team, sou
 		return
 	}
 	s.metrics.events.WithLabelValues(source, out.Status).Inc()
+	if out.Status == alert.EventCreated {
+		s.cfg.Wake()
+	}
 	if refuse != nil {
 		s.writeError(w, r, refuse)
 		return

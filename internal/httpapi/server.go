@@ -36,6 +36,9 @@ type Config struct {
 	// Metrics is where the HTTP layer registers its series and what
 	// /metrics serves; nil gives a private registry.
 	Metrics *prometheus.Registry
+	// Wake, if set, is called after a change that gives the notification
+	// engine work (a new alert, an undo), so it acts at once.
+	Wake func()
 }
 
 // Server holds the handlers' dependencies.
@@ -60,6 +63,9 @@ func New(cfg Config, db *store.DB, teams *team.Service, alerts *alert.Service, d
 	}
 	if cfg.Metrics == nil {
 		cfg.Metrics = prometheus.NewRegistry()
+	}
+	if cfg.Wake == nil {
+		cfg.Wake = func() {}
 	}
 	return &Server{cfg: cfg, db: db, teams: teams, alerts: alerts, duty: duties, clock: c, log: log, metrics: newMetrics(cfg.Metrics)}
 }
