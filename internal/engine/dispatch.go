@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/lastmile/lastmile/internal/alert"
@@ -24,75 +25,127 @@ const (
 // backoff is the wait before retry n (1-based): 10 s, 20 s, 40 s, …
 func backoff(n int) time.Duration { return 10 * time.Second << (n - 1) }
 
+// senders is how many messages one engine hands to providers at once.
+const senders = 16
+
 func (e *Engine) dispatchAll(ctx context.Context) error {
 	now := e.clock.Now()
 	if _, err := e.db.Exec(ctx, `UPDATE notifications SET status = 'pending', claimed_by = '' WHERE status = 'sending' AND claimed_at < ?`, micros(now.Add(-staleClaim))); err != nil {
 		return err
 	}
-	ids, err := e.ids(ctx, `SELECT id FROM notifications WHERE status = 'pending' AND due_at <= ? ORDER BY due_at LIMIT 500`, micros(now))
+	ids, err := e.ids(ctx, `SELECT id FROM notifications WHERE status = 'pending' AND due_at <= ? ORDER BY due_at LIMIT 1000`, micros(now))
 	if err != nil {
 		return err
 	}
-	for _, id := range ids {
-		if err := e.send(ctx, id, now); err != nil {
-			e.log.Error("send notification", "notification_id", id, "err", err)
+	for start := 0; start < len(ids); start += chunk {
+		if err := e.dispatch(ctx, ids[start:min(start+chunk, len(ids))], now); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// send claims one due message, checks its alert still needs it, hands it to
-// its channel and records the outcome on the message and the timeline.
-func (e *Engine) send(ctx context.Context, id string, now time.Time) error {
-	res, err := e.db.Exec(ctx, `UPDATE notifications SET status = 'sending', claimed_by = ?, claimed_at = ?, attempts = attempts + 1 WHERE id = ? AND status = 'pending'`,
-		e.id, micros(now), id)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return nil // another engine has it
-	}
-	var m notify.Message
-	var status string
-	var attempts int
-	err = e.db.QueryRow(ctx, `SELECT n.alert_id, n.team_id, n.user_id, n.channel, n.address, n.kind, n.round, n.attempts, a.title, a.text, a.severity, a.status
-		FROM notifications n JOIN alerts a ON a.id = n.alert_id WHERE n.id = ?`, id).
-		Scan(&m.AlertID, &m.TeamID, &m.UserID, &m.Channel, &m.Address, &m.Kind, &m.Round, &attempts, &m.Title, &m.Text, &m.Severity, &status)
-	if err != nil {
-		return err
-	}
-	m.NotificationID = id
-	if status != string(alert.StatusNew) {
-		_, err := e.db.Exec(ctx, `UPDATE notifications SET status = 'cancelled' WHERE id = ?`, id)
-		return err
-	}
-	var providerID string
-	ch, err := e.channels.Get(m.Channel)
-	if err == nil {
-		sctx, cancel := context.WithTimeout(ctx, sendTimeout)
-		providerID, err = ch.Send(sctx, m)
-		cancel()
-	}
-	done := e.clock.Now()
-	if err == nil {
-		return e.record(ctx, id, m.AlertID, `UPDATE notifications SET status = 'sent', sent_at = ?, provider_id = ?, last_error = '' WHERE id = ?`,
-			[]any{micros(done), providerID, id}, done, alert.KindNotified, fmt.Sprintf("%s to %s (%s, round %d)", m.Channel, m.UserID, m.Kind, m.Round))
-	}
-	if notify.IsPermanent(err) || attempts >= maxAttempts {
-		return e.record(ctx, id, m.AlertID, `UPDATE notifications SET status = 'failed', last_error = ? WHERE id = ?`,
-			[]any{err.Error(), id}, done, alert.KindNotifyFailed, fmt.Sprintf("%s to %s failed after %d attempts: %s", m.Channel, m.UserID, attempts, err))
-	}
-	_, uerr := e.db.Exec(ctx, `UPDATE notifications SET status = 'pending', claimed_by = '', due_at = ?, last_error = ? WHERE id = ?`,
-		micros(done.Add(backoff(attempts))), err.Error(), id)
-	return uerr
+// outcome is what became of one message.
+type outcome struct {
+	m        notify.Message
+	attempts int
+	skip     bool // its alert no longer needs it
+	provider string
+	err      error
+	at       time.Time
 }
 
-// record stores a message's outcome and its timeline entry together.
-func (e *Engine) record(ctx context.Context, id, alertID, update string, args []any, at time.Time, kind, text string) error {
-	return e.db.InTx(ctx, func(tx *store.Tx) error {
-		if _, err := tx.Exec(ctx, update, args...); err != nil {
-			return err
+// dispatch claims a chunk of due messages in one transaction, hands them to
+// their channels concurrently, and records the outcomes in another.
+func (e *Engine) dispatch(ctx context.Context, ids []string, now time.Time) error {
+	var claimed []string
+	err := e.db.InTx(ctx, func(tx *store.Tx) error {
+		claimed = claimed[:0]
+		for _, id := range ids {
+			res, err := tx.Exec(ctx, `UPDATE notifications SET status = 'sending', claimed_by = ?, claimed_at = ?, attempts = attempts + 1 WHERE id = ? AND status = 'pending'`,
+				e.id, micros(now), id)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 1 {
+				claimed = append(claimed, id)
+			}
 		}
-		return alert.AppendTimeline(ctx, tx, alertID, at, kind, alert.SystemActor(), text)
+		return nil
 	})
+	if err != nil {
+		return fmt.Errorf("claim notifications: %w", err)
+	}
+	outs := make([]outcome, len(claimed))
+	sem := make(chan struct{}, senders)
+	var wg sync.WaitGroup
+	for i, id := range claimed {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			outs[i] = e.send(ctx, id)
+		}()
+	}
+	wg.Wait()
+	return e.db.InTx(ctx, func(tx *store.Tx) error {
+		for _, o := range outs {
+			if err := e.record(ctx, tx, o); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// send hands one claimed message to its channel, unless its alert has been
+// acknowledged or closed since it was planned.
+func (e *Engine) send(ctx context.Context, id string) outcome {
+	o := outcome{m: notify.Message{NotificationID: id}}
+	var status string
+	err := e.db.QueryRow(ctx, `SELECT n.alert_id, n.team_id, n.user_id, n.channel, n.address, n.kind, n.round, n.attempts, a.title, a.text, a.severity, a.status
+		FROM notifications n JOIN alerts a ON a.id = n.alert_id WHERE n.id = ?`, id).
+		Scan(&o.m.AlertID, &o.m.TeamID, &o.m.UserID, &o.m.Channel, &o.m.Address, &o.m.Kind, &o.m.Round, &o.attempts, &o.m.Title, &o.m.Text, &o.m.Severity, &status)
+	if err != nil {
+		o.err = err
+		return o
+	}
+	if status != string(alert.StatusNew) {
+		o.skip = true
+		return o
+	}
+	ch, err := e.channels.Get(o.m.Channel)
+	if err == nil {
+		sctx, cancel := context.WithTimeout(ctx, sendTimeout)
+		o.provider, err = ch.Send(sctx, o.m)
+		cancel()
+	}
+	o.err, o.at = err, e.clock.Now()
+	return o
+}
+
+// record stores a message's outcome and its timeline entry.
+func (e *Engine) record(ctx context.Context, tx *store.Tx, o outcome) error {
+	id, m := o.m.NotificationID, o.m
+	var err error
+	switch {
+	case o.skip:
+		_, err = tx.Exec(ctx, `UPDATE notifications SET status = 'cancelled' WHERE id = ?`, id)
+	case o.err == nil:
+		if _, err = tx.Exec(ctx, `UPDATE notifications SET status = 'sent', sent_at = ?, provider_id = ?, last_error = '' WHERE id = ?`, micros(o.at), o.provider, id); err == nil {
+			err = alert.AppendTimeline(ctx, tx, m.AlertID, o.at, alert.KindNotified, alert.SystemActor(), fmt.Sprintf("%s to %s (%s, round %d)", m.Channel, m.UserID, m.Kind, m.Round))
+		}
+	case m.AlertID == "":
+		// The message could not even be read: leave it for the stale-claim sweep.
+		return nil
+	case notify.IsPermanent(o.err) || o.attempts >= maxAttempts:
+		if _, err = tx.Exec(ctx, `UPDATE notifications SET status = 'failed', last_error = ? WHERE id = ?`, o.err.Error(), id); err == nil {
+			err = alert.AppendTimeline(ctx, tx, m.AlertID, o.at, alert.KindNotifyFailed, alert.SystemActor(),
+				fmt.Sprintf("%s to %s failed after %d attempts: %s", m.Channel, m.UserID, o.attempts, o.err))
+		}
+	default:
+		_, err = tx.Exec(ctx, `UPDATE notifications SET status = 'pending', claimed_by = '', due_at = ?, last_error = ? WHERE id = ?`,
+			micros(o.at.Add(backoff(o.attempts))), o.err.Error(), id)
+	}
+	return err
 }

@@ -369,3 +369,33 @@ func TestThreeEnginesSendEachMessageOnce(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkBurst plans and sends the first notifications of 10,000 open
+// alerts at once (one per alert, to the member on duty) and reports how
+// long the whole burst took.
+func BenchmarkBurst(b *testing.B) {
+	for _, d := range storetest.Dialects(b) {
+		b.Run(string(d), func(b *testing.B) {
+			t := &testing.T{}
+			for b.Loop() {
+				b.StopTimer()
+				w := newWorld(t, storetest.Open(b, d))
+				w.t = t
+				w.teams.SetTeamRules(w.ctx, w.team.ID, []team.TeamRule{{Channel: "push"}})
+				w.punch("ann", false)
+				for i := range 10000 {
+					w.raise(fmt.Sprintf(`{"Title":"burst %d"}`, i))
+				}
+				e := w.engine("bench")
+				b.StartTimer()
+				start := time.Now()
+				for len(w.rec["push"].Sent()) < 10000 {
+					if err := e.RunOnce(w.ctx); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(time.Since(start).Seconds(), "s/10k-alerts")
+			}
+		})
+	}
+}
