@@ -47,6 +47,7 @@ type Alert struct {
 	EventID        string           `json:"eventId"`
 	EventCount     int              `json:"eventCount"`
 	AcksRequired   int              `json:"acksRequired"`
+	AcksReceived   int              `json:"acksReceived"`
 	CreatedAt      time.Time        `json:"createdAt"`
 	UpdatedAt      time.Time        `json:"updatedAt"`
 	AcknowledgedAt *time.Time       `json:"acknowledgedAt,omitempty"`

@@ -12,7 +12,7 @@ import (
 )
 
 const alertCols = `id, team_id, status, title, text, severity, category, scenario, COALESCE(external_id, ''), source_system, location, params,
-	event_id, event_count, acks_required, created_at, updated_at, acknowledged_at, acknowledged_by, closed_at, closed_by`
+	event_id, event_count, acks_required, acks_received, created_at, updated_at, acknowledged_at, acknowledged_by, closed_at, closed_by`
 
 func scanAlert(row interface{ Scan(...any) error }) (Alert, error) {
 	var a Alert
@@ -20,7 +20,7 @@ func scanAlert(row interface{ Scan(...any) error }) (Alert, error) {
 	var created, updated int64
 	var acked, closed *int64
 	err := row.Scan(&a.ID, &a.TeamID, &a.Status, &a.Title, &a.Text, &a.Severity, &a.Category, &a.Scenario, &a.ExternalID, &a.SourceSystem, &a.Location, &params,
-		&a.EventID, &a.EventCount, &a.AcksRequired, &created, &updated, &acked, &a.AcknowledgedBy, &closed, &a.ClosedBy)
+		&a.EventID, &a.EventCount, &a.AcksRequired, &a.AcksReceived, &created, &updated, &acked, &a.AcknowledgedBy, &closed, &a.ClosedBy)
 	if err != nil {
 		return Alert{}, err
 	}

@@ -21,9 +21,9 @@ type transition struct {
 
 var (
 	acknowledge = transition{"acknowledge", KindAcknowledged, []Status{StatusNew},
-		`UPDATE alerts SET status = 'acknowledged', acknowledged_at = ?, acknowledged_by = ?, updated_at = ? WHERE id = ? AND status = 'new'`}
+		`UPDATE alerts SET status = 'acknowledged', acknowledged_at = ?, acknowledged_by = ?, updated_at = ?, acks_received = acks_required WHERE id = ? AND status = 'new'`}
 	undoAcknowledge = transition{"undo-acknowledge", KindUnacknowledged, []Status{StatusAcknowledged},
-		`UPDATE alerts SET status = 'new', acknowledged_at = NULL, acknowledged_by = '', updated_at = ? WHERE id = ? AND status = 'acknowledged'`}
+		`UPDATE alerts SET status = 'new', acknowledged_at = NULL, acknowledged_by = '', acks_received = 0, updated_at = ? WHERE id = ? AND status = 'acknowledged'`}
 	closeAlert = transition{"close", KindClosed, []Status{StatusNew, StatusAcknowledged},
 		`UPDATE alerts SET status = 'closed', closed_at = ?, closed_by = ?, updated_at = ? WHERE id = ? AND status <> 'closed'`}
 	// Undoing a close returns the alert to where it was before.
@@ -77,22 +77,39 @@ func (t transition) apply(ctx context.Context, tx *store.Tx, id string, a Actor,
 func (t transition) steerEngine(ctx context.Context, tx *store.Tx, id string, now time.Time) error {
 	var stmts []string
 	switch t.name {
-	case acknowledge.name, closeAlert.name:
+	case acknowledge.name:
 		stmts = []string{
 			`UPDATE notifications SET status = 'cancelled' WHERE alert_id = ? AND status = 'pending'`,
-			`UPDATE alert_engine SET state = 'done', next_escalation_at = NULL, updated_at = ? WHERE alert_id = ?`,
+			// With a team ack timeout, the engine reminds whoever
+			// acknowledged if the alert is still not closed by then.
+			`UPDATE alert_engine SET state = 'done', next_escalation_at = NULL, updated_at = ?,
+				ack_timeout_at = (SELECT CASE WHEN t.ack_timeout_seconds > 0 THEN ? + t.ack_timeout_seconds * 1000000 END FROM teams t WHERE t.id = alert_engine.team_id)
+				WHERE alert_id = ?`,
+		}
+	case closeAlert.name:
+		stmts = []string{
+			`UPDATE notifications SET status = 'cancelled' WHERE alert_id = ? AND status = 'pending'`,
+			`UPDATE alert_engine SET state = 'done', next_escalation_at = NULL, ack_timeout_at = NULL, updated_at = ? WHERE alert_id = ?`,
 		}
 	case undoAcknowledge.name:
-		stmts = []string{`UPDATE alert_engine SET state = 'planning', next_escalation_at = NULL, updated_at = ? WHERE alert_id = ?`}
+		stmts = []string{
+			`DELETE FROM alert_acks WHERE alert_id = ?`,
+			`UPDATE alert_engine SET state = 'planning', next_escalation_at = NULL, ack_timeout_at = NULL, updated_at = ? WHERE alert_id = ?`,
+		}
 	case undoClose.name:
 		// Back to new (never acknowledged): notify again; back to
 		// acknowledged: nothing to send.
 		stmts = []string{`UPDATE alert_engine SET state = 'planning', next_escalation_at = NULL, updated_at = ? WHERE alert_id = ? AND EXISTS (SELECT 1 FROM alerts WHERE id = alert_engine.alert_id AND status = 'new')`}
 	}
 	for _, q := range stmts {
-		args := []any{micros(now), id}
-		if strings.Count(q, "?") == 1 {
+		var args []any
+		switch strings.Count(q, "?") {
+		case 1:
 			args = []any{id}
+		case 2:
+			args = []any{micros(now), id}
+		default:
+			args = []any{micros(now), micros(now), id}
 		}
 		if _, err := tx.Exec(ctx, q, args...); err != nil {
 			return fmt.Errorf("steer engine: %w", err)
@@ -118,6 +135,9 @@ func (s *Service) Transition(ctx context.Context, id, action string, a Actor, no
 		return Alert{}, apperr.New(apperr.NotFound, "alert %s not found", id)
 	}
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+		if t.name == acknowledge.name && a.Type == "user" && al.AcksRequired > 1 {
+			return s.partialAck(ctx, tx, id, a, note)
+		}
 		_, err := t.apply(ctx, tx, id, a, s.clock.Now(), note, "")
 		return err
 	})
@@ -125,6 +145,47 @@ func (s *Service) Transition(ctx context.Context, id, action string, a Actor, no
 		return Alert{}, err
 	}
 	return s.Get(ctx, id)
+}
+
+// partialAck counts one member's acknowledgement of an alert that needs
+// several (multi_ack): that member is no longer notified, and the alert
+// becomes acknowledged with the last acknowledgement it needs.
+func (s *Service) partialAck(ctx context.Context, tx *store.Tx, id string, a Actor, note string) error {
+	now := s.clock.Now()
+	res, err := tx.Exec(ctx, `INSERT INTO alert_acks (alert_id, user_id, at) VALUES (?, ?, ?) ON CONFLICT (alert_id, user_id) DO NOTHING`, id, a.ID, micros(now))
+	if err != nil {
+		return fmt.Errorf("record acknowledgement: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return apperr.New(apperr.Conflict, "cannot acknowledge: you have already acknowledged this alert")
+	}
+	res, err = tx.Exec(ctx, `UPDATE alerts SET acks_received = acks_received + 1, updated_at = ? WHERE id = ? AND status = 'new'`, micros(now), id)
+	if err != nil {
+		return fmt.Errorf("count acknowledgement: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		var cur Status
+		if err := tx.QueryRow(ctx, `SELECT status FROM alerts WHERE id = ?`, id).Scan(&cur); err != nil {
+			return store.NotFound(err, "alert "+id)
+		}
+		return apperr.New(apperr.Conflict, "cannot acknowledge an alert that is %s", cur)
+	}
+	var got, need int
+	if err := tx.QueryRow(ctx, `SELECT acks_received, acks_required FROM alerts WHERE id = ?`, id).Scan(&got, &need); err != nil {
+		return err
+	}
+	if got >= need {
+		_, err := acknowledge.apply(ctx, tx, id, a, now, note, "")
+		return err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE notifications SET status = 'cancelled' WHERE alert_id = ? AND user_id = ? AND status = 'pending'`, id, a.ID); err != nil {
+		return fmt.Errorf("stop notifying: %w", err)
+	}
+	text := fmt.Sprintf("acknowledgement %d of %d", got, need)
+	if note != "" {
+		text += ": " + note
+	}
+	return addTimeline(ctx, tx, id, now, KindAcknowledged, a, text, "")
 }
 
 // BulkResult is the outcome of a bulk action for one alert.

@@ -399,3 +399,41 @@ func BenchmarkBurst(b *testing.B) {
 		})
 	}
 }
+
+// multi_ack with three on duty needs three acknowledgements; each stops the
+// messages to the member who gave it.
+func TestMultiAckNeedsEveryone(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db)
+		for _, n := range []string{"ann", "bob", "cid"} {
+			w.punch(n, false)
+		}
+		e := w.engine("e1")
+		id := w.raise(`{"Title":"x","X-S4-AlertingScenario":"multi_ack"}`)
+		w.run(e)
+		ack := func(name string) (alert.Alert, error) {
+			return w.alerts.Transition(w.ctx, id, "acknowledge", alert.UserActor(team.User{ID: w.users[name], Email: name + "@example.com"}), "", func(string) bool { return true })
+		}
+		a, err := ack("ann")
+		if err != nil || a.Status != alert.StatusNew || a.AcksReceived != 1 || a.AcksRequired != 3 {
+			t.Fatalf("first ack: %+v %v", a, err)
+		}
+		if _, err := ack("ann"); err == nil {
+			t.Fatal("ann acknowledged twice")
+		}
+		w.advance(2*time.Minute, e)
+		if got := w.sent(); got != "ann:push bob:push bob:sms cid:push cid:sms" {
+			t.Fatalf("after ann's ack: %q", got)
+		}
+		if a, _ = ack("bob"); a.Status != alert.StatusNew || a.AcksReceived != 2 {
+			t.Fatalf("second ack: %+v", a)
+		}
+		if a, _ = ack("cid"); a.Status != alert.StatusAcknowledged || a.AcksReceived != 3 {
+			t.Fatalf("third ack: %+v", a)
+		}
+		w.advance(10*time.Minute, e)
+		if got := w.sent(); got != "ann:push bob:push bob:sms cid:push cid:sms" {
+			t.Fatalf("after every ack: %q", got)
+		}
+	})
+}
