@@ -37,9 +37,11 @@ func openSQLite(rawURL string, opt Options) (*DB, error) {
 	}
 	// Pragmas go in the DSN so that every pooled connection gets them.
 	q := url.Values{}
+	// busy_timeout first: switching a new file to WAL takes a lock, and
+	// processes opening it together must wait for it, not fail.
+	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "foreign_keys(1)")
-	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "synchronous("+syncMode+")")
 	// A bigger page cache keeps the indexes the ingest path touches in memory.
 	q.Add("_pragma", "cache_size(-65536)")
