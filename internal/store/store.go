@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"modernc.org/sqlite"
@@ -81,11 +82,29 @@ func Open(ctx context.Context, rawURL string, opt Options) (*DB, error) {
 		return nil, err
 	}
 	db.log = opt.Logger
-	if err := db.write.PingContext(ctx); err != nil {
+	if err := db.connect(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("connect to %s database: %w", db.dialect, err)
 	}
 	return db, nil
+}
+
+// connect makes the first connection. Processes opening a new SQLite file
+// together race to switch it to WAL, and SQLite answers the loser BUSY
+// without waiting (to avoid a deadlock), so that is retried for a while.
+func (db *DB) connect(ctx context.Context) error {
+	for attempt := 0; ; attempt++ {
+		err := db.write.PingContext(ctx)
+		var se *sqlite.Error
+		if err == nil || attempt >= 100 || !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // Dialect tells which SQL flavour this database speaks.
