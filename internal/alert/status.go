@@ -64,7 +64,7 @@ func (t transition) apply(ctx context.Context, tx *store.Tx, id string, a Actor,
 		}
 		return false, apperr.New(apperr.Conflict, "cannot %s an alert that is %s", t.name, cur)
 	}
-	if err := t.steerEngine(ctx, tx, id, now); err != nil {
+	if err := t.steerEngine(ctx, tx, id, a, now); err != nil {
 		return false, err
 	}
 	return true, addTimeline(ctx, tx, id, now, t.kind, a, note, eventID)
@@ -74,10 +74,15 @@ func (t transition) apply(ctx context.Context, tx *store.Tx, id string, a Actor,
 // change means for notifying: acknowledging or closing stops every message
 // not yet handed to a provider; undoing an acknowledgement plans the alert
 // anew.
-func (t transition) steerEngine(ctx context.Context, tx *store.Tx, id string, now time.Time) error {
+func (t transition) steerEngine(ctx context.Context, tx *store.Tx, id string, a Actor, now time.Time) error {
 	var stmts []string
 	switch t.name {
 	case acknowledge.name:
+		if a.Type == "user" {
+			if _, err := tx.Exec(ctx, `INSERT INTO alert_acks (alert_id, user_id, at) VALUES (?, ?, ?) ON CONFLICT (alert_id, user_id) DO NOTHING`, id, a.ID, micros(now)); err != nil {
+				return fmt.Errorf("record acknowledgement: %w", err)
+			}
+		}
 		stmts = []string{
 			`UPDATE notifications SET status = 'cancelled' WHERE alert_id = ? AND status = 'pending'`,
 			// With a team ack timeout, the engine reminds whoever
@@ -186,6 +191,34 @@ func (s *Service) partialAck(ctx context.Context, tx *store.Tx, id string, a Act
 		text += ": " + note
 	}
 	return addTimeline(ctx, tx, id, now, KindAcknowledged, a, text, "")
+}
+
+// EscalateNow asks the engine to escalate the alert at once rather than at
+// the end of the target response time.
+func (s *Service) EscalateNow(ctx context.Context, id string, a Actor, allowed func(teamID string) bool) (Alert, error) {
+	al, err := s.Get(ctx, id)
+	if err != nil {
+		return Alert{}, err
+	}
+	if !allowed(al.TeamID) {
+		return Alert{}, apperr.New(apperr.NotFound, "alert %s not found", id)
+	}
+	now := s.clock.Now()
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+		res, err := tx.Exec(ctx, `UPDATE alert_engine SET next_escalation_at = ?, updated_at = ? WHERE alert_id = ? AND state = 'active'
+			AND EXISTS (SELECT 1 FROM alerts WHERE id = alert_engine.alert_id AND status = 'new')`, micros(now), micros(now), id)
+		if err != nil {
+			return fmt.Errorf("escalate: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return apperr.New(apperr.Conflict, "cannot escalate: the alert is %s, or its notifications are not planned yet", al.Status)
+		}
+		return addTimeline(ctx, tx, id, now, KindEscalated, a, "escalation requested", "")
+	})
+	if err != nil {
+		return Alert{}, err
+	}
+	return s.Get(ctx, id)
 }
 
 // BulkResult is the outcome of a bulk action for one alert.

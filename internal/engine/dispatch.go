@@ -110,7 +110,9 @@ func (e *Engine) send(ctx context.Context, id string) outcome {
 		o.err = err
 		return o
 	}
-	if status != string(alert.StatusNew) {
+	// Reminders of the ack timeout are for acknowledged alerts; all other
+	// messages only for alerts nobody has acknowledged.
+	if want := string(alert.StatusNew); status != want && !(o.m.Kind == "ack_timeout" && status == string(alert.StatusAcknowledged)) {
 		o.skip = true
 		return o
 	}

@@ -88,6 +88,9 @@ func (e *Engine) RunOnce(ctx context.Context) error {
 	if err := e.escalateAll(ctx); err != nil {
 		return fmt.Errorf("escalate: %w", err)
 	}
+	if err := e.ackTimeouts(ctx); err != nil {
+		return fmt.Errorf("ack timeouts: %w", err)
+	}
 	if err := e.dispatchAll(ctx); err != nil {
 		return fmt.Errorf("dispatch: %w", err)
 	}

@@ -437,3 +437,54 @@ func TestMultiAckNeedsEveryone(t *testing.T) {
 		}
 	})
 }
+
+func TestEscalateNowAndAckTimeout(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db)
+		if _, err := w.teams.SetTeamRules(w.ctx, w.team.ID, []team.TeamRule{{Channel: "push"}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.teams.SetAlertSettings(w.ctx, w.team.ID, team.AlertSettings{TargetResponseSeconds: 3600, AckTimeoutSeconds: 600}); err != nil {
+			t.Fatal(err)
+		}
+		w.shift("ann", 1)
+		w.shift("bob", 2)
+		e := w.engine("e1")
+		all := func(string) bool { return true }
+		bob := alert.UserActor(team.User{ID: w.users["bob"], Email: "bob@example.com"})
+		id := w.raise(`{"Title":"x"}`)
+		w.run(e)
+		if _, err := w.alerts.EscalateNow(w.ctx, id, bob, all); err != nil {
+			t.Fatal(err)
+		}
+		w.run(e)
+		if got := w.sent(); got != "ann:push bob:push" {
+			t.Fatalf("after escalate now: %q", got)
+		}
+		if _, err := w.alerts.Transition(w.ctx, id, "acknowledge", bob, "", all); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.alerts.EscalateNow(w.ctx, id, bob, all); err == nil {
+			t.Fatal("escalated an acknowledged alert")
+		}
+		w.advance(9*time.Minute, e)
+		if got := w.sent(); got != "ann:push bob:push" {
+			t.Fatalf("before the ack timeout: %q", got)
+		}
+		w.advance(time.Minute, e)
+		if got := w.sent(); got != "ann:push bob:push bob:push" {
+			t.Fatalf("at the ack timeout: %q", got)
+		}
+		w.advance(10*time.Minute, e)
+		if got := w.sent(); got != "ann:push bob:push bob:push bob:push" {
+			t.Fatalf("one ack timeout later: %q", got)
+		}
+		if _, err := w.alerts.Transition(w.ctx, id, "close", bob, "", all); err != nil {
+			t.Fatal(err)
+		}
+		w.advance(time.Hour, e)
+		if got := w.sent(); got != "ann:push bob:push bob:push bob:push" {
+			t.Fatalf("after closing: %q", got)
+		}
+	})
+}

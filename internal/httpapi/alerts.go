@@ -176,6 +176,16 @@ func (s *Server) bulk(action string) func(http.ResponseWriter, *http.Request, *p
 	}
 }
 
+func (s *Server) escalateNow(w http.ResponseWriter, r *http.Request, p *principal) {
+	a, err := s.alerts.EscalateNow(r.Context(), r.PathValue("id"), alert.UserActor(p.user), p.canSee)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.cfg.Wake()
+	writeJSON(w, http.StatusOK, a)
+}
+
 func (s *Server) annotate(w http.ResponseWriter, r *http.Request, p *principal) {
 	var req struct {
 		Text string `json:"text"`

@@ -91,6 +91,7 @@ func (s *Server) routes() []route {
 		h("POST", "/api/v1/alerts/{id}/close", s.authed(s.transition("close"))),
 		h("POST", "/api/v1/alerts/{id}/undo-close", s.authed(s.transition("undo-close"))),
 		h("POST", "/api/v1/alerts/{id}/annotate", s.authed(s.annotate)),
+		h("POST", "/api/v1/alerts/{id}/escalate", s.authed(s.escalateNow)),
 		h("GET", "/api/v1/alerts/{id}/attachments/{attachmentId}", s.authed(s.attachment)),
 
 		// Inbound events as stored.
