@@ -488,3 +488,24 @@ func TestEscalateNowAndAckTimeout(t *testing.T) {
 		}
 	})
 }
+
+// A member who punches in while an alert is unacknowledged is notified too.
+func TestPunchInDuringAnOpenAlert(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db)
+		if _, err := w.teams.SetTeamRules(w.ctx, w.team.ID, []team.TeamRule{{Channel: "push"}}); err != nil {
+			t.Fatal(err)
+		}
+		w.punch("ann", false)
+		e := w.engine("e1")
+		w.raise(`{"Title":"x"}`)
+		w.run(e)
+		w.clock.Advance(time.Minute)
+		w.punch("bob", false)
+		w.run(e)
+		w.run(e) // a second pass must not notify bob again
+		if got := w.sent(); got != "ann:push bob:push" {
+			t.Fatalf("after bob punched in: %q", got)
+		}
+	})
+}
