@@ -509,3 +509,27 @@ func TestPunchInDuringAnOpenAlert(t *testing.T) {
 		}
 	})
 }
+
+// An engine that acts on a punch-in late does not page a member who was
+// notified already.
+func TestLatePunchEventsDoNotPageTwice(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db)
+		if _, err := w.teams.SetTeamRules(w.ctx, w.team.ID, []team.TeamRule{{Channel: "push"}}); err != nil {
+			t.Fatal(err)
+		}
+		w.punch("ann", false)
+		w.clock.Advance(time.Hour)
+		w.raise(`{"Title":"x"}`)
+		e := w.engine("e1")
+		w.run(e)
+		// Replay the punch-in later, as an engine behind on duty_events would.
+		if _, err := db.Exec(w.ctx, `UPDATE engine_cursors SET value = 0 WHERE name = 'duty_events'`); err != nil {
+			t.Fatal(err)
+		}
+		w.advance(time.Minute, e)
+		if got := w.sent(); got != "ann:push" {
+			t.Fatalf("sent %q", got)
+		}
+	})
+}
