@@ -16,6 +16,7 @@ import (
 	"github.com/lastmile/lastmile/internal/httpapi"
 	"github.com/lastmile/lastmile/internal/ingest"
 	"github.com/lastmile/lastmile/internal/notify"
+	"github.com/lastmile/lastmile/internal/notify/webhook"
 	"github.com/lastmile/lastmile/internal/store"
 	"github.com/lastmile/lastmile/internal/team"
 )
@@ -79,8 +80,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, c clock.Clock, chann
 	a.Alerts = alert.NewService(db, a.batch, c, a.Teams)
 	a.Duty = duty.NewService(db, c, a.Teams)
 	if channels == nil {
-		// Until real channels are configured, messages go to the log.
-		for _, name := range []string{"push", "ntfy", "sms", "voice", "email", "teams", "slack", "webhook"} {
+		channels = append(channels, webhook.New(webhook.Options{Secret: []byte(cfg.WebhookSecret), AllowPrivate: cfg.AllowPrivateWebhooks}))
+		// Until the other channels are configured, their messages go to
+		// the log.
+		for _, name := range []string{"push", "ntfy", "sms", "voice", "email", "teams", "slack"} {
 			channels = append(channels, notify.NewLog(name, log))
 		}
 	}

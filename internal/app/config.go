@@ -28,6 +28,10 @@ type Config struct {
 	// NoEngine serves the API only: this instance plans and sends no
 	// notifications (others on the same database do).
 	NoEngine bool
+	// WebhookSecret signs outbound notification webhooks.
+	WebhookSecret string
+	// AllowPrivateWebhooks lets webhook targets be internal addresses.
+	AllowPrivateWebhooks bool
 }
 
 // DefaultDatabaseURL is an SQLite file in the working directory.
@@ -52,6 +56,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.Migrate, "migrate", true, "apply database migrations at start (false: only check that they are applied)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 20*time.Second, "how long a graceful stop waits for requests in flight")
 	fs.BoolVar(&c.NoEngine, "api-only", false, "serve the API only; plan and send no notifications (other instances on the database do)")
+	fs.StringVar(&c.WebhookSecret, "webhook-secret", "", "secret that signs outbound notification webhooks (X-Lastmile-Signature); prefer LASTMILE_WEBHOOK_SECRET_FILE")
+	fs.BoolVar(&c.AllowPrivateWebhooks, "allow-private-webhooks", false, "let notification webhooks go to private, loopback and link-local addresses")
 }
 
 // ApplyEnv sets every flag that was not given on the command line from its

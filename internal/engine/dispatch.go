@@ -145,6 +145,12 @@ func (e *Engine) record(ctx context.Context, tx *store.Tx, o outcome) error {
 			err = alert.AppendTimeline(ctx, tx, m.AlertID, o.at, alert.KindNotifyFailed, alert.SystemActor(),
 				fmt.Sprintf("%s to %s failed after %d attempts: %s", m.Channel, m.UserID, o.attempts, o.err))
 		}
+		if err == nil {
+			// Move on to the member's next rule now rather than at its delay.
+			_, err = tx.Exec(ctx, `UPDATE notifications SET due_at = ? WHERE id = (SELECT id FROM notifications
+				WHERE alert_id = ? AND user_id = ? AND status = 'pending' AND due_at > ? ORDER BY due_at LIMIT 1)`,
+				micros(o.at), m.AlertID, m.UserID, micros(o.at))
+		}
 	default:
 		_, err = tx.Exec(ctx, `UPDATE notifications SET status = 'pending', claimed_by = '', due_at = ?, last_error = ? WHERE id = ?`,
 			micros(o.at.Add(backoff(o.attempts))), o.err.Error(), id)

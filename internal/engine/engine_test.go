@@ -533,3 +533,23 @@ func TestLatePunchEventsDoNotPageTwice(t *testing.T) {
 		}
 	})
 }
+
+// A permanent failure moves on to the member's next rule at once.
+func TestPermanentFailureMovesOnToTheNextRule(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db)
+		w.punch("ann", false)
+		e := w.engine("e1")
+		w.rec["push"].FailWith(notify.Permanent(fmt.Errorf("device unregistered")))
+		w.raise(`{"Title":"x"}`)
+		w.run(e) // push fails; the SMS planned for minute 2 is brought forward
+		w.run(e)
+		if got := w.sent(); got != "ann:sms" {
+			t.Fatalf("after the push failed: %q", got)
+		}
+		w.advance(5*time.Minute, e)
+		if got := w.sent(); got != "ann:sms ann:voice" {
+			t.Fatalf("later: %q", got)
+		}
+	})
+}

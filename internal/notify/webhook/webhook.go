@@ -1,0 +1,141 @@
+// Package webhook is the generic outbound webhook channel: it POSTs each
+// notification as JSON to the URL of a member's "webhook" contact method,
+// signed with HMAC-SHA256, and refuses targets on private, loopback and
+// link-local addresses unless an administrator allows them.
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"syscall"
+	"time"
+
+	"github.com/lastmile/lastmile/internal/notify"
+)
+
+// Options configure the channel.
+type Options struct {
+	// Secret signs every body; receivers check X-Lastmile-Signature.
+	Secret []byte
+	// AllowPrivate lets targets resolve to private, loopback or link-local
+	// addresses (for webhooks inside your own network).
+	AllowPrivate bool
+	Timeout      time.Duration
+}
+
+// Channel sends notifications as webhooks.
+type Channel struct {
+	opt    Options
+	client *http.Client
+}
+
+// New returns the webhook channel.
+func New(opt Options) *Channel {
+	if opt.Timeout <= 0 {
+		opt.Timeout = 10 * time.Second
+	}
+	dialer := &net.Dialer{Timeout: opt.Timeout, Control: guard(opt.AllowPrivate)}
+	tr := &http.Transport{DialContext: dialer.DialContext, TLSHandshakeTimeout: opt.Timeout, ResponseHeaderTimeout: opt.Timeout, MaxIdleConnsPerHost: 4, Proxy: nil}
+	return &Channel{opt: opt, client: &http.Client{Transport: tr, Timeout: opt.Timeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+// errBlocked marks a target on an address that is not allowed.
+var errBlocked = errors.New("webhook target resolves to a private, loopback or link-local address; an administrator can allow these")
+
+// guard checks the address actually dialled, after DNS resolution, so that a
+// name that resolves (or re-resolves) to an internal address is refused.
+func guard(allowPrivate bool) func(network, address string, c syscall.RawConn) error {
+	return func(network, address string, _ syscall.RawConn) error {
+		if allowPrivate {
+			return nil
+		}
+		host, _, err := net.SplitHostPort(address)
+		if err != nil {
+			return err
+		}
+		ip := net.ParseIP(host)
+		if ip == nil || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsUnspecified() || ip.IsMulticast() {
+			return errBlocked
+		}
+		return nil
+	}
+}
+
+// Name is "webhook".
+func (c *Channel) Name() string { return "webhook" }
+
+// payload is the JSON body of a notification webhook.
+type payload struct {
+	ID     string    `json:"id"` // the notification id: receivers de-duplicate on it
+	Kind   string    `json:"kind"`
+	Round  int       `json:"round"`
+	UserID string    `json:"userId"`
+	SentAt time.Time `json:"sentAt"`
+	Alert  struct {
+		ID       string `json:"id"`
+		TeamID   string `json:"teamId"`
+		Title    string `json:"title"`
+		Text     string `json:"text"`
+		Severity string `json:"severity,omitempty"`
+	} `json:"alert"`
+}
+
+// Sign returns the signature header value of body under secret.
+func Sign(secret, body []byte) string {
+	m := hmac.New(sha256.New, secret)
+	m.Write(body)
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}
+
+// Send posts the notification. 4xx answers (but 408 and 429) are permanent.
+func (c *Channel) Send(ctx context.Context, m notify.Message) (string, error) {
+	u, err := url.Parse(m.Address)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return "", notify.Permanent(fmt.Errorf("webhook address %q is not an http(s) URL", m.Address))
+	}
+	var p payload
+	p.ID, p.Kind, p.Round, p.UserID, p.SentAt = m.NotificationID, m.Kind, m.Round, m.UserID, time.Now().UTC()
+	p.Alert.ID, p.Alert.TeamID, p.Alert.Title, p.Alert.Text, p.Alert.Severity = m.AlertID, m.TeamID, m.Title, m.Text, m.Severity
+	body, err := json.Marshal(p)
+	if err != nil {
+		return "", notify.Permanent(err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
+	if err != nil {
+		return "", notify.Permanent(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "lastmile-webhook")
+	req.Header.Set("X-Lastmile-Event-Id", m.NotificationID)
+	if len(c.opt.Secret) > 0 {
+		req.Header.Set("X-Lastmile-Signature", Sign(c.opt.Secret, body))
+	}
+	resp, err := c.client.Do(req)
+	if err != nil {
+		if errors.Is(err, errBlocked) {
+			return "", notify.Permanent(err)
+		}
+		return "", fmt.Errorf("post webhook: %w", err)
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	switch {
+	case resp.StatusCode >= 200 && resp.StatusCode < 300:
+		return "", nil
+	case resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
+		return "", fmt.Errorf("webhook answered %s", resp.Status)
+	default:
+		return "", notify.Permanent(fmt.Errorf("webhook answered %s", resp.Status))
+	}
+}
