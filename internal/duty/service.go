@@ -434,7 +434,11 @@ func (s *Service) closePunch(ctx context.Context, tx *store.Tx, teamID, userID, 
 }
 
 func addDutyEvent(ctx context.Context, tx *store.Tx, teamID, kind, userID string, manager bool, at int64) error {
-	_, err := tx.Exec(ctx, `INSERT INTO duty_events (team_id, kind, user_id, manager, at) VALUES (?, ?, ?, ?, ?)`, teamID, kind, userID, manager, at)
+	tier := 1
+	if manager {
+		tier = ManagerTier
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO duty_events (team_id, kind, user_id, manager, tier, at) VALUES (?, ?, ?, ?, ?, ?)`, teamID, kind, userID, manager, tier, at)
 	if err != nil {
 		return fmt.Errorf("record duty event: %w", err)
 	}

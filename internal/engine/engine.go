@@ -91,6 +91,9 @@ func (e *Engine) RunOnce(ctx context.Context) error {
 	if err := e.ackTimeouts(ctx); err != nil {
 		return fmt.Errorf("ack timeouts: %w", err)
 	}
+	if err := e.handoffs(ctx); err != nil {
+		return fmt.Errorf("duty handoffs: %w", err)
+	}
 	if err := e.joiners(ctx); err != nil {
 		return fmt.Errorf("punch-ins: %w", err)
 	}

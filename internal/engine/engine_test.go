@@ -553,3 +553,52 @@ func TestPermanentFailureMovesOnToTheNextRule(t *testing.T) {
 		}
 	})
 }
+
+// Planned duty records its start and end, and a member whose shift starts
+// while an alert at their tier is unacknowledged is notified.
+func TestPlannedDutyStartsAndEnds(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db)
+		if _, err := w.teams.SetTeamRules(w.ctx, w.team.ID, []team.TeamRule{{Channel: "push"}}); err != nil {
+			t.Fatal(err)
+		}
+		e := w.engine("e1")
+		w.run(e) // the engine first sees the team now
+		now := w.clock.Now()
+		if _, err := w.duty.AddShifts(w.ctx, w.team.ID, []duty.PlannedShift{
+			{UserID: w.users["ann"], Tier: 1, Start: now, End: now.Add(time.Hour)},
+			{UserID: w.users["bob"], Tier: 1, Start: now.Add(10 * time.Minute), End: now.Add(2 * time.Hour)},
+			{UserID: w.users["cid"], Tier: 2, Start: now.Add(10 * time.Minute), End: now.Add(2 * time.Hour)},
+		}, false); err != nil {
+			t.Fatal(err)
+		}
+		w.clock.Advance(time.Second)
+		w.raise(`{"Title":"x"}`)
+		w.run(e)
+		if got := w.sent(); got != "ann:push" {
+			t.Fatalf("at first: %q", got)
+		}
+		w.advance(10*time.Minute, e) // bob's and cid's shifts start
+		if got := w.sent(); got != "ann:push bob:push" {
+			t.Fatalf("after bob's shift started: %q", got)
+		}
+		w.advance(time.Hour, e) // ann's shift ends
+		var kinds []string
+		rows, err := db.Query(w.ctx, `SELECT kind, user_id, tier FROM duty_events WHERE team_id = ? ORDER BY id`, w.team.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var k, u string
+			var tier int
+			rows.Scan(&k, &u, &tier)
+			kinds = append(kinds, fmt.Sprintf("%s:%s:%d", k, w.names[u], tier))
+		}
+		sort.Strings(kinds)
+		want := "duty_ended:ann:1 duty_started:ann:1 duty_started:bob:1 duty_started:cid:2"
+		if got := strings.Join(kinds, " "); got != want {
+			t.Fatalf("duty events\n got %s\nwant %s", got, want)
+		}
+	})
+}

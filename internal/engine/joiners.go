@@ -8,8 +8,9 @@ import (
 	"github.com/lastmile/lastmile/internal/store"
 )
 
-// joiners notifies members who punch in while an alert of their team is
-// still unacknowledged at the level they join: a primary punching in joins
+// joiners notifies members who come on duty (by punching in, or as a planned
+// shift starts) while an alert of their team is still unacknowledged at the
+// level they join: a primary punching in joins
 // an alert notifying tier 1 (or the whole team), a manager one notifying
 // the manager on duty. Punch-ins are read from duty_events past a cursor
 // that the engine moves forward with a conditional update, so each is acted
@@ -22,16 +23,16 @@ func (e *Engine) joiners(ctx context.Context) error {
 	type punch struct {
 		id, at     int64
 		team, user string
-		manager    bool
+		tier       int
 	}
-	rows, err := e.db.Query(ctx, `SELECT id, at, team_id, user_id, manager FROM duty_events WHERE id > ? AND kind = 'punched_in' ORDER BY id LIMIT 100`, cursor)
+	rows, err := e.db.Query(ctx, `SELECT id, at, team_id, user_id, tier FROM duty_events WHERE id > ? AND kind IN ('punched_in', 'duty_started') ORDER BY id LIMIT 100`, cursor)
 	if err != nil {
 		return err
 	}
 	var punches []punch
 	for rows.Next() {
 		var p punch
-		if err := rows.Scan(&p.id, &p.at, &p.team, &p.user, &p.manager); err != nil {
+		if err := rows.Scan(&p.id, &p.at, &p.team, &p.user, &p.tier); err != nil {
 			rows.Close()
 			return err
 		}
@@ -49,9 +50,10 @@ func (e *Engine) joiners(ctx context.Context) error {
 	}
 	var jobs []job
 	for _, p := range punches {
-		tiers := "1, -1"
-		if p.manager {
-			tiers = "0"
+		// Tier 1 also joins alerts that went to the whole team.
+		tiers := fmt.Sprint(p.tier)
+		if p.tier == 1 {
+			tiers = "1, -1"
 		}
 		// Only alerts whose level began before the punch-in, and only if the
 		// member has no messages for the alert yet: never page twice.
@@ -61,12 +63,8 @@ func (e *Engine) joiners(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		tier := 1
-		if p.manager {
-			tier = 0
-		}
 		for _, id := range ids {
-			jobs = append(jobs, job{id, p.team, p.user, tier})
+			jobs = append(jobs, job{id, p.team, p.user, p.tier})
 		}
 	}
 	last := punches[len(punches)-1].id
@@ -93,7 +91,7 @@ func (e *Engine) joiners(ctx context.Context) error {
 			}
 			if n > 0 {
 				if err := alert.AppendTimeline(ctx, tx, j.alertID, now, alert.KindPlanned, alert.SystemActor(),
-					fmt.Sprintf("%s punched in while the alert was open: %d messages planned", j.user, n)); err != nil {
+					fmt.Sprintf("%s came on duty while the alert was open: %d messages planned", j.user, n)); err != nil {
 					return err
 				}
 			}
