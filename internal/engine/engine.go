@@ -35,6 +35,9 @@ type Engine struct {
 	id       string
 	poll     time.Duration
 	wake     chan struct{}
+	// lastHandoffs is when duty changes were last looked at; only the
+	// goroutine running RunOnce touches it.
+	lastHandoffs time.Time
 }
 
 // Options tune an engine.
@@ -82,23 +85,25 @@ func (e *Engine) Run(ctx context.Context) {
 // RunOnce plans new alerts, escalates those due, and sends every message
 // due now. Tests drive the engine with it and a fake clock.
 func (e *Engine) RunOnce(ctx context.Context) error {
-	if err := e.planAll(ctx); err != nil {
-		return fmt.Errorf("plan: %w", err)
+	steps := []struct {
+		name string
+		fn   func(context.Context) error
+	}{
+		// New alerts are planned and sent first: that is what someone is
+		// waiting for. The timers come next, and a second dispatch sends
+		// what they planned.
+		{"plan", e.planAll},
+		{"dispatch", e.dispatchAll},
+		{"escalate", e.escalateAll},
+		{"ack timeouts", e.ackTimeouts},
+		{"duty handoffs", e.handoffs},
+		{"come on duty", e.joiners},
+		{"dispatch", e.dispatchAll},
 	}
-	if err := e.escalateAll(ctx); err != nil {
-		return fmt.Errorf("escalate: %w", err)
-	}
-	if err := e.ackTimeouts(ctx); err != nil {
-		return fmt.Errorf("ack timeouts: %w", err)
-	}
-	if err := e.handoffs(ctx); err != nil {
-		return fmt.Errorf("duty handoffs: %w", err)
-	}
-	if err := e.joiners(ctx); err != nil {
-		return fmt.Errorf("punch-ins: %w", err)
-	}
-	if err := e.dispatchAll(ctx); err != nil {
-		return fmt.Errorf("dispatch: %w", err)
+	for _, s := range steps {
+		if err := s.fn(ctx); err != nil {
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
 	}
 	return nil
 }

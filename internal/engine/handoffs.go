@@ -19,6 +19,12 @@ const maxCatchUp = 24 * time.Hour
 // is then treated like one who punched in: see joiners.
 func (e *Engine) handoffs(ctx context.Context) error {
 	now := e.clock.Now()
+	// Duty changes are a matter of seconds, not milliseconds: look at most
+	// once a second, so that a burst of alerts does not pay for it.
+	if now.Sub(e.lastHandoffs) < time.Second {
+		return nil
+	}
+	e.lastHandoffs = now
 	teams, err := e.ids(ctx, `SELECT id FROM teams`)
 	if err != nil {
 		return err
