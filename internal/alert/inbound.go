@@ -344,6 +344,27 @@ func eventActor(ev *ingest.Event) Actor {
 	return Actor{Type: "event", Name: name}
 }
 
+// AppendTimelines adds many entries in one statement, in q's transaction.
+func AppendTimelines(ctx context.Context, q store.Q, entries []TimelineEntry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	b.WriteString(`INSERT INTO timeline (alert_id, at, kind, actor_type, actor_id, actor_name, text, event_id) VALUES `)
+	args := make([]any, 0, len(entries)*7)
+	for i, e := range entries {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?, NULL)")
+		args = append(args, e.AlertID, micros(e.At), e.Kind, e.Actor.Type, e.Actor.ID, e.Actor.Name, e.Text)
+	}
+	if _, err := q.Exec(ctx, b.String(), args...); err != nil {
+		return fmt.Errorf("append timeline: %w", err)
+	}
+	return nil
+}
+
 // AppendTimeline adds an entry to the alert's timeline, in q's transaction.
 func AppendTimeline(ctx context.Context, q store.Q, alertID string, at time.Time, kind string, a Actor, text string) error {
 	return addTimeline(ctx, q, alertID, at, kind, a, text, "")

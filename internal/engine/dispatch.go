@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -55,67 +56,92 @@ type outcome struct {
 	at       time.Time
 }
 
-// dispatch claims a chunk of due messages in one transaction, hands them to
-// their channels concurrently, and records the outcomes in another.
+// dispatch claims a chunk of due messages in one statement, hands them to
+// their channels concurrently, and records the outcomes in a few
+// statements: on PostgreSQL every statement is a round trip.
 func (e *Engine) dispatch(ctx context.Context, ids []string, now time.Time) error {
 	var claimed []string
 	err := e.db.InTx(ctx, func(tx *store.Tx) error {
+		args := append([]any{e.id, micros(now)}, anys(ids)...)
+		rows, err := tx.Query(ctx, `UPDATE notifications SET status = 'sending', claimed_by = ?, claimed_at = ?, attempts = attempts + 1
+			WHERE status = 'pending' AND id IN (`+marks(len(ids))+`) RETURNING id`, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
 		claimed = claimed[:0]
-		for _, id := range ids {
-			res, err := tx.Exec(ctx, `UPDATE notifications SET status = 'sending', claimed_by = ?, claimed_at = ?, attempts = attempts + 1 WHERE id = ? AND status = 'pending'`,
-				e.id, micros(now), id)
-			if err != nil {
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
 				return err
 			}
-			if n, _ := res.RowsAffected(); n == 1 {
-				claimed = append(claimed, id)
-			}
+			claimed = append(claimed, id)
 		}
-		return nil
+		return rows.Err()
 	})
 	if err != nil {
 		return fmt.Errorf("claim notifications: %w", err)
 	}
-	outs := make([]outcome, len(claimed))
+	if len(claimed) == 0 {
+		return nil
+	}
+	outs, err := e.load(ctx, claimed)
+	if err != nil {
+		return err
+	}
 	sem := make(chan struct{}, senders)
 	var wg sync.WaitGroup
-	for i, id := range claimed {
+	for i := range outs {
+		if outs[i].skip {
+			continue
+		}
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			outs[i] = e.send(ctx, id)
+			e.send(ctx, &outs[i])
 		}()
 	}
 	wg.Wait()
-	return e.db.InTx(ctx, func(tx *store.Tx) error {
-		for _, o := range outs {
-			if err := e.record(ctx, tx, o); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	return e.db.InTx(ctx, func(tx *store.Tx) error { return e.recordAll(ctx, tx, outs) })
 }
 
-// send hands one claimed message to its channel, unless its alert has been
-// acknowledged or closed since it was planned.
-func (e *Engine) send(ctx context.Context, id string) outcome {
-	o := outcome{m: notify.Message{NotificationID: id}}
-	var status string
-	err := e.db.QueryRow(ctx, `SELECT n.alert_id, n.team_id, n.user_id, n.channel, n.address, n.kind, n.round, n.attempts, a.title, a.text, a.severity, a.status
-		FROM notifications n JOIN alerts a ON a.id = n.alert_id WHERE n.id = ?`, id).
-		Scan(&o.m.AlertID, &o.m.TeamID, &o.m.UserID, &o.m.Channel, &o.m.Address, &o.m.Kind, &o.m.Round, &o.attempts, &o.m.Title, &o.m.Text, &o.m.Severity, &status)
+func marks(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
+
+func anys(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+// load reads the claimed messages and marks those whose alert no longer
+// needs them. Reminders of the ack timeout are for acknowledged alerts; all
+// other messages only for alerts nobody has acknowledged.
+func (e *Engine) load(ctx context.Context, ids []string) ([]outcome, error) {
+	rows, err := e.db.Query(ctx, `SELECT n.id, n.alert_id, n.team_id, n.user_id, n.channel, n.address, n.kind, n.round, n.attempts, a.title, a.text, a.severity, a.status
+		FROM notifications n JOIN alerts a ON a.id = n.alert_id WHERE n.id IN (`+marks(len(ids))+`)`, anys(ids)...)
 	if err != nil {
-		o.err = err
-		return o
+		return nil, fmt.Errorf("read notifications: %w", err)
 	}
-	// Reminders of the ack timeout are for acknowledged alerts; all other
-	// messages only for alerts nobody has acknowledged.
-	if want := string(alert.StatusNew); status != want && !(o.m.Kind == "ack_timeout" && status == string(alert.StatusAcknowledged)) {
-		o.skip = true
-		return o
+	defer rows.Close()
+	var outs []outcome
+	for rows.Next() {
+		var o outcome
+		var status string
+		if err := rows.Scan(&o.m.NotificationID, &o.m.AlertID, &o.m.TeamID, &o.m.UserID, &o.m.Channel, &o.m.Address, &o.m.Kind, &o.m.Round, &o.attempts,
+			&o.m.Title, &o.m.Text, &o.m.Severity, &status); err != nil {
+			return nil, err
+		}
+		o.skip = status != string(alert.StatusNew) && !(o.m.Kind == "ack_timeout" && status == string(alert.StatusAcknowledged))
+		outs = append(outs, o)
 	}
+	return outs, rows.Err()
+}
+
+// send hands one message to its channel.
+func (e *Engine) send(ctx context.Context, o *outcome) {
 	ch, err := e.channels.Get(o.m.Channel)
 	if err == nil {
 		sctx, cancel := context.WithTimeout(ctx, sendTimeout)
@@ -123,37 +149,56 @@ func (e *Engine) send(ctx context.Context, id string) outcome {
 		cancel()
 	}
 	o.err, o.at = err, e.clock.Now()
-	return o
 }
 
-// record stores a message's outcome and its timeline entry.
-func (e *Engine) record(ctx context.Context, tx *store.Tx, o outcome) error {
-	id, m := o.m.NotificationID, o.m
-	var err error
-	switch {
-	case o.skip:
-		_, err = tx.Exec(ctx, `UPDATE notifications SET status = 'cancelled' WHERE id = ?`, id)
-	case o.err == nil:
-		if _, err = tx.Exec(ctx, `UPDATE notifications SET status = 'sent', sent_at = ?, provider_id = ?, last_error = '' WHERE id = ?`, micros(o.at), o.provider, id); err == nil {
-			err = alert.AppendTimeline(ctx, tx, m.AlertID, o.at, alert.KindNotified, alert.SystemActor(), fmt.Sprintf("%s to %s (%s, round %d)", m.Channel, m.UserID, m.Kind, m.Round))
-		}
-	case m.AlertID == "":
-		// The message could not even be read: leave it for the stale-claim sweep.
-		return nil
-	case notify.IsPermanent(o.err) || o.attempts >= maxAttempts:
-		if _, err = tx.Exec(ctx, `UPDATE notifications SET status = 'failed', last_error = ? WHERE id = ?`, o.err.Error(), id); err == nil {
-			err = alert.AppendTimeline(ctx, tx, m.AlertID, o.at, alert.KindNotifyFailed, alert.SystemActor(),
-				fmt.Sprintf("%s to %s failed after %d attempts: %s", m.Channel, m.UserID, o.attempts, o.err))
-		}
-		if err == nil {
+// recordAll stores the outcomes and their timeline entries, grouping the
+// common cases into one statement each.
+func (e *Engine) recordAll(ctx context.Context, tx *store.Tx, outs []outcome) error {
+	var sent, skipped []string
+	var entries []alert.TimelineEntry
+	for _, o := range outs {
+		m := o.m
+		switch {
+		case o.skip:
+			skipped = append(skipped, m.NotificationID)
+		case o.err == nil:
+			sent = append(sent, m.NotificationID)
+			if o.provider != "" {
+				if _, err := tx.Exec(ctx, `UPDATE notifications SET provider_id = ? WHERE id = ?`, o.provider, m.NotificationID); err != nil {
+					return err
+				}
+			}
+			entries = append(entries, alert.TimelineEntry{AlertID: m.AlertID, At: o.at, Kind: alert.KindNotified, Actor: alert.SystemActor(),
+				Text: fmt.Sprintf("%s to %s (%s, round %d)", m.Channel, m.UserID, m.Kind, m.Round)})
+		case notify.IsPermanent(o.err) || o.attempts >= maxAttempts:
+			if _, err := tx.Exec(ctx, `UPDATE notifications SET status = 'failed', last_error = ? WHERE id = ?`, o.err.Error(), m.NotificationID); err != nil {
+				return err
+			}
 			// Move on to the member's next rule now rather than at its delay.
-			_, err = tx.Exec(ctx, `UPDATE notifications SET due_at = ? WHERE id = (SELECT id FROM notifications
+			if _, err := tx.Exec(ctx, `UPDATE notifications SET due_at = ? WHERE id = (SELECT id FROM notifications
 				WHERE alert_id = ? AND user_id = ? AND status = 'pending' AND due_at > ? ORDER BY due_at LIMIT 1)`,
-				micros(o.at), m.AlertID, m.UserID, micros(o.at))
+				micros(o.at), m.AlertID, m.UserID, micros(o.at)); err != nil {
+				return err
+			}
+			entries = append(entries, alert.TimelineEntry{AlertID: m.AlertID, At: o.at, Kind: alert.KindNotifyFailed, Actor: alert.SystemActor(),
+				Text: fmt.Sprintf("%s to %s failed after %d attempts: %s", m.Channel, m.UserID, o.attempts, o.err)})
+		default:
+			if _, err := tx.Exec(ctx, `UPDATE notifications SET status = 'pending', claimed_by = '', due_at = ?, last_error = ? WHERE id = ?`,
+				micros(o.at.Add(backoff(o.attempts))), o.err.Error(), m.NotificationID); err != nil {
+				return err
+			}
 		}
-	default:
-		_, err = tx.Exec(ctx, `UPDATE notifications SET status = 'pending', claimed_by = '', due_at = ?, last_error = ? WHERE id = ?`,
-			micros(o.at.Add(backoff(o.attempts))), o.err.Error(), id)
 	}
-	return err
+	if len(sent) > 0 {
+		args := append([]any{micros(e.clock.Now())}, anys(sent)...)
+		if _, err := tx.Exec(ctx, `UPDATE notifications SET status = 'sent', sent_at = ?, last_error = '' WHERE id IN (`+marks(len(sent))+`)`, args...); err != nil {
+			return err
+		}
+	}
+	if len(skipped) > 0 {
+		if _, err := tx.Exec(ctx, `UPDATE notifications SET status = 'cancelled' WHERE id IN (`+marks(len(skipped))+`)`, anys(skipped)...); err != nil {
+			return err
+		}
+	}
+	return alert.AppendTimelines(ctx, tx, entries)
 }

@@ -99,32 +99,33 @@ func (e *Engine) planAll(ctx context.Context) error {
 		return err
 	}
 	c := e.newCycle(e.clock.Now())
+	alerts, err := e.readAlerts(ctx, ids)
+	if err != nil {
+		return err
+	}
 	var plans []plan
 	for _, id := range ids {
-		p, err := c.prepare(ctx, id)
+		a, ok := alerts[id]
+		if !ok {
+			continue // deleted meanwhile; its engine row went with it
+		}
+		p, err := c.prepare(ctx, id, a)
 		if err != nil {
 			e.log.Error("plan alert", "alert_id", id, "err", err)
 			continue
 		}
 		plans = append(plans, p)
 	}
-	// The reads are done; the writes share transactions, so a burst of
-	// alerts costs a few commits, not one each.
+	// The reads are done; the writes of a chunk of alerts share one
+	// transaction and a few statements, so a burst costs a few commits.
 	for start := 0; start < len(plans); start += chunk {
 		part := plans[start:min(start+chunk, len(plans))]
-		err := e.db.InTx(ctx, func(tx *store.Tx) error {
-			for _, p := range part {
-				if err := e.apply(ctx, tx, p, c.now); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
+		err := e.db.InTx(ctx, func(tx *store.Tx) error { return e.applyAll(ctx, tx, part, c.now) })
 		if err == nil {
 			continue
 		}
 		for _, p := range part { // one bad alert must not hold up the others
-			if err := e.db.InTx(ctx, func(tx *store.Tx) error { return e.apply(ctx, tx, p, c.now) }); err != nil {
+			if err := e.db.InTx(ctx, func(tx *store.Tx) error { return e.applyAll(ctx, tx, []plan{p}, c.now) }); err != nil {
 				e.log.Error("plan alert", "alert_id", p.alertID, "err", err)
 			}
 		}
@@ -142,13 +143,36 @@ func (e *Engine) readAlert(ctx context.Context, q store.Q, id string) (alertRow,
 	return a, err
 }
 
-// prepare reads what decides whom a new alert notifies. The reads happen
-// before the transaction: on SQLite the transaction holds the only writer.
-func (c *cycle) prepare(ctx context.Context, id string) (plan, error) {
-	a, err := c.e.readAlert(ctx, c.e.db, id)
-	if err != nil {
-		return plan{}, err
+// readAlerts reads the alerts of ids, 100 per query.
+func (e *Engine) readAlerts(ctx context.Context, ids []string) (map[string]alertRow, error) {
+	out := map[string]alertRow{}
+	for start := 0; start < len(ids); start += chunk {
+		part := ids[start:min(start+chunk, len(ids))]
+		rows, err := e.db.Query(ctx, `SELECT id, team_id, status, scenario FROM alerts WHERE id IN (`+marks(len(part))+`)`, anys(part)...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id string
+			var a alertRow
+			if err := rows.Scan(&id, &a.teamID, &a.status, &a.scenario); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[id] = a
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
 	}
+	return out, nil
+}
+
+// prepare decides whom a new alert notifies. The reads happen before the
+// transaction: on SQLite the transaction holds the only writer.
+func (c *cycle) prepare(ctx context.Context, id string, a alertRow) (plan, error) {
+	var err error
 	p := plan{alertID: id, teamID: a.teamID, open: a.status == string(alert.StatusNew)}
 	if !p.open {
 		return p, nil
@@ -163,40 +187,84 @@ func (c *cycle) prepare(ctx context.Context, id string) (plan, error) {
 	return p, err
 }
 
-// apply writes a plan, claiming the alert first so that one engine does it.
-func (e *Engine) apply(ctx context.Context, tx *store.Tx, p plan, now time.Time) error {
-	res, err := tx.Exec(ctx, `UPDATE alert_engine SET state = 'active', level_started_at = ?, updated_at = ? WHERE alert_id = ? AND state = 'planning'`, micros(now), micros(now), p.alertID)
+// applyAll writes plans, claiming their alerts first so that one engine
+// plans each.
+func (e *Engine) applyAll(ctx context.Context, tx *store.Tx, plans []plan, now time.Time) error {
+	ids := make([]string, len(plans))
+	for i, p := range plans {
+		ids[i] = p.alertID
+	}
+	rows, err := tx.Query(ctx, `UPDATE alert_engine SET state = 'active', level_started_at = ?, updated_at = ?
+		WHERE state = 'planning' AND alert_id IN (`+marks(len(ids))+`) RETURNING alert_id`, append([]any{micros(now), micros(now)}, anys(ids)...)...)
 	if err != nil {
 		return err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return nil // another engine planned it
+	claimed := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		claimed[id] = true
 	}
-	if !p.open {
-		_, err := tx.Exec(ctx, `UPDATE alert_engine SET state = 'done' WHERE alert_id = ?`, p.alertID)
+	rows.Close()
+	if err := rows.Err(); err != nil {
 		return err
 	}
-	n, err := e.writeSteps(ctx, tx, p.alertID, p.teamID, p.rec.Users, p.rules, p.settings, p.rec.Tier, "alert", now)
-	if err != nil {
+	type level struct {
+		tier int
+		next any
+	}
+	var steps []stepRow
+	var done []string
+	levels := map[level][]string{}
+	acks := map[int][]string{}
+	var entries []alert.TimelineEntry
+	for _, p := range plans {
+		if !claimed[p.alertID] {
+			continue // another engine planned it
+		}
+		if !p.open {
+			done = append(done, p.alertID)
+			continue
+		}
+		rs := stepRows(p.alertID, p.teamID, p.rec.Users, p.rules, p.settings, p.rec.Tier, "alert", now)
+		steps = append(steps, rs...)
+		var next any
+		if due, ok := escalation.EscalationDue(now, p.settings); ok && p.rec.Tier >= 1 {
+			next = micros(due)
+		}
+		l := level{p.rec.Tier, next}
+		levels[l] = append(levels[l], p.alertID)
+		if p.rec.AcksRequired > 1 {
+			acks[p.rec.AcksRequired] = append(acks[p.rec.AcksRequired], p.alertID)
+		}
+		text := fmt.Sprintf("notifying %s: %d messages planned", describe(p.rec.Tier, len(p.rec.Users)), len(rs))
+		if p.rec.NobodyOnDuty {
+			text = "nobody is on duty: " + text
+		}
+		entries = append(entries, alert.TimelineEntry{AlertID: p.alertID, At: now, Kind: alert.KindPlanned, Actor: alert.SystemActor(), Text: text})
+	}
+	if _, err := insertSteps(ctx, tx, steps); err != nil {
 		return err
 	}
-	if p.rec.AcksRequired > 1 {
-		if _, err := tx.Exec(ctx, `UPDATE alerts SET acks_required = ? WHERE id = ?`, p.rec.AcksRequired, p.alertID); err != nil {
+	if len(done) > 0 {
+		if _, err := tx.Exec(ctx, `UPDATE alert_engine SET state = 'done' WHERE alert_id IN (`+marks(len(done))+`)`, anys(done)...); err != nil {
 			return err
 		}
 	}
-	var next any
-	if due, ok := escalation.EscalationDue(now, p.settings); ok && p.rec.Tier >= 1 {
-		next = micros(due)
+	for l, ids := range levels {
+		if _, err := tx.Exec(ctx, `UPDATE alert_engine SET tier = ?, next_escalation_at = ? WHERE alert_id IN (`+marks(len(ids))+`)`, append([]any{l.tier, l.next}, anys(ids)...)...); err != nil {
+			return err
+		}
 	}
-	if _, err := tx.Exec(ctx, `UPDATE alert_engine SET tier = ?, next_escalation_at = ? WHERE alert_id = ?`, p.rec.Tier, next, p.alertID); err != nil {
-		return err
+	for n, ids := range acks {
+		if _, err := tx.Exec(ctx, `UPDATE alerts SET acks_required = ? WHERE id IN (`+marks(len(ids))+`)`, append([]any{n}, anys(ids)...)...); err != nil {
+			return err
+		}
 	}
-	text := fmt.Sprintf("notifying %s: %d messages planned", describe(p.rec.Tier, len(p.rec.Users)), n)
-	if p.rec.NobodyOnDuty {
-		text = "nobody is on duty: " + text
-	}
-	return alert.AppendTimeline(ctx, tx, p.alertID, now, alert.KindPlanned, alert.SystemActor(), text)
+	return alert.AppendTimelines(ctx, tx, entries)
 }
 
 func describe(tier, users int) string {
@@ -210,11 +278,18 @@ func describe(tier, users int) string {
 }
 
 // writeSteps writes the messages that reach users from now on, per their
-// rules and the team's repeats. The dedup key makes planning the same step
-// twice (two engines, a retried transaction) write it once.
+// rules and the team's repeats.
 func (e *Engine) writeSteps(ctx context.Context, tx *store.Tx, alertID, teamID string, users []string, rules map[string][]team.EffectiveRule,
 	settings team.AlertSettings, tier int, kind string, now time.Time) (int, error) {
-	n := 0
+	return insertSteps(ctx, tx, stepRows(alertID, teamID, users, rules, settings, tier, kind, now))
+}
+
+// stepRow is one notifications row to write: the values of insertSteps.
+type stepRow []any
+
+func stepRows(alertID, teamID string, users []string, rules map[string][]team.EffectiveRule,
+	settings team.AlertSettings, tier int, kind string, now time.Time) []stepRow {
+	var out []stepRow
 	for _, u := range users {
 		for _, st := range escalation.Schedule(now, u, rules[u], settings) {
 			k := kind
@@ -222,16 +297,36 @@ func (e *Engine) writeSteps(ctx context.Context, tx *store.Tx, alertID, teamID s
 				k = "repeat"
 			}
 			key := strings.Join([]string{alertID, fmt.Sprint(micros(now)), u, st.Rule.ContactMethodID, fmt.Sprint(st.Round), fmt.Sprint(tier)}, "|")
-			res, err := tx.Exec(ctx, `INSERT INTO notifications (id, alert_id, team_id, user_id, contact_method_id, channel, address, kind, round, tier, due_at, status, created_at, dedup_key)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT (dedup_key) DO NOTHING`,
-				newID(), alertID, teamID, u, st.Rule.ContactMethodID, st.Rule.Channel, st.Rule.Address, k, st.Round, tier, micros(st.At), micros(now), key)
-			if err != nil {
-				return n, fmt.Errorf("write notification: %w", err)
-			}
-			if c, _ := res.RowsAffected(); c == 1 {
-				n++
-			}
+			out = append(out, stepRow{newID(), alertID, teamID, u, st.Rule.ContactMethodID, st.Rule.Channel, st.Rule.Address, k, st.Round, tier, micros(st.At), micros(now), key})
 		}
+	}
+	return out
+}
+
+// insertSteps writes rows, up to 100 per statement. The dedup key makes
+// planning the same step twice (two engines, a retried transaction) write
+// it once. It returns how many rows were new.
+func insertSteps(ctx context.Context, tx *store.Tx, rows []stepRow) (int, error) {
+	n := 0
+	for start := 0; start < len(rows); start += chunk {
+		part := rows[start:min(start+chunk, len(rows))]
+		var b strings.Builder
+		b.WriteString(`INSERT INTO notifications (id, alert_id, team_id, user_id, contact_method_id, channel, address, kind, round, tier, due_at, created_at, dedup_key, status) VALUES `)
+		var args []any
+		for i, r := range part {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')")
+			args = append(args, r...)
+		}
+		b.WriteString(` ON CONFLICT (dedup_key) DO NOTHING`)
+		res, err := tx.Exec(ctx, b.String(), args...)
+		if err != nil {
+			return n, fmt.Errorf("write notifications: %w", err)
+		}
+		c, _ := res.RowsAffected()
+		n += int(c)
 	}
 	return n, nil
 }
