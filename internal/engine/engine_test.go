@@ -82,6 +82,14 @@ func newWorld(t *testing.T, db *store.DB) *world {
 	return w
 }
 
+// pushOnly makes the team reach its members by push alone.
+func (w *world) pushOnly() {
+	w.t.Helper()
+	if _, err := w.teams.SetTeamRules(w.ctx, w.team.ID, []team.TeamRule{{Channel: "push"}}); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
 func (w *world) engine(id string) *engine.Engine {
 	return engine.New(w.db, w.clock, w.teams, w.duty, w.channels, slog.New(slog.DiscardHandler), engine.Options{InstanceID: id})
 }
@@ -185,9 +193,7 @@ func TestAcknowledgeStopsThePlan(t *testing.T) {
 func TestEscalationThroughTiersToTheManager(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		w := newWorld(t, db)
-		if _, err := w.teams.SetTeamRules(w.ctx, w.team.ID, []team.TeamRule{{Channel: "push"}}); err != nil {
-			t.Fatal(err)
-		}
+		w.pushOnly()
 		if _, err := w.teams.SetAlertSettings(w.ctx, w.team.ID, team.AlertSettings{TargetResponseSeconds: 300}); err != nil {
 			t.Fatal(err)
 		}
@@ -229,9 +235,7 @@ func TestEscalationThroughTiersToTheManager(t *testing.T) {
 func TestScenariosAndRepeats(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		w := newWorld(t, db)
-		if _, err := w.teams.SetTeamRules(w.ctx, w.team.ID, []team.TeamRule{{Channel: "push"}}); err != nil {
-			t.Fatal(err)
-		}
+		w.pushOnly()
 		e := w.engine("e1")
 		// Nobody on duty: the whole team, rather than nobody.
 		w.raise(`{"Title":"a"}`)
@@ -272,9 +276,7 @@ func TestScenariosAndRepeats(t *testing.T) {
 func TestRetriesAndPermanentFailures(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		w := newWorld(t, db)
-		if _, err := w.teams.SetTeamRules(w.ctx, w.team.ID, []team.TeamRule{{Channel: "push"}}); err != nil {
-			t.Fatal(err)
-		}
+		w.pushOnly()
 		w.punch("ann", false)
 		e := w.engine("e1")
 		w.rec["push"].FailWith(fmt.Errorf("provider down"))
@@ -381,7 +383,7 @@ func BenchmarkBurst(b *testing.B) {
 				b.StopTimer()
 				w := newWorld(t, storetest.Open(b, d))
 				w.t = t
-				w.teams.SetTeamRules(w.ctx, w.team.ID, []team.TeamRule{{Channel: "push"}})
+				w.pushOnly()
 				w.punch("ann", false)
 				for i := range 10000 {
 					w.raise(fmt.Sprintf(`{"Title":"burst %d"}`, i))
@@ -441,9 +443,7 @@ func TestMultiAckNeedsEveryone(t *testing.T) {
 func TestEscalateNowAndAckTimeout(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		w := newWorld(t, db)
-		if _, err := w.teams.SetTeamRules(w.ctx, w.team.ID, []team.TeamRule{{Channel: "push"}}); err != nil {
-			t.Fatal(err)
-		}
+		w.pushOnly()
 		if _, err := w.teams.SetAlertSettings(w.ctx, w.team.ID, team.AlertSettings{TargetResponseSeconds: 3600, AckTimeoutSeconds: 600}); err != nil {
 			t.Fatal(err)
 		}
@@ -493,9 +493,7 @@ func TestEscalateNowAndAckTimeout(t *testing.T) {
 func TestPunchInDuringAnOpenAlert(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		w := newWorld(t, db)
-		if _, err := w.teams.SetTeamRules(w.ctx, w.team.ID, []team.TeamRule{{Channel: "push"}}); err != nil {
-			t.Fatal(err)
-		}
+		w.pushOnly()
 		w.punch("ann", false)
 		e := w.engine("e1")
 		w.raise(`{"Title":"x"}`)
@@ -515,9 +513,7 @@ func TestPunchInDuringAnOpenAlert(t *testing.T) {
 func TestLatePunchEventsDoNotPageTwice(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		w := newWorld(t, db)
-		if _, err := w.teams.SetTeamRules(w.ctx, w.team.ID, []team.TeamRule{{Channel: "push"}}); err != nil {
-			t.Fatal(err)
-		}
+		w.pushOnly()
 		w.punch("ann", false)
 		w.clock.Advance(time.Hour)
 		w.raise(`{"Title":"x"}`)
@@ -559,9 +555,7 @@ func TestPermanentFailureMovesOnToTheNextRule(t *testing.T) {
 func TestPlannedDutyStartsAndEnds(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		w := newWorld(t, db)
-		if _, err := w.teams.SetTeamRules(w.ctx, w.team.ID, []team.TeamRule{{Channel: "push"}}); err != nil {
-			t.Fatal(err)
-		}
+		w.pushOnly()
 		e := w.engine("e1")
 		w.run(e) // the engine first sees the team now
 		now := w.clock.Now()
