@@ -49,6 +49,7 @@ func (e *Engine) dispatchAll(ctx context.Context) error {
 // outcome is what became of one message.
 type outcome struct {
 	m        notify.Message
+	who      string // the member's email, for the timeline
 	attempts int
 	skip     bool // its alert no longer needs it
 	provider string
@@ -120,8 +121,9 @@ func anys(ss []string) []any {
 // needs them. Reminders of the ack timeout are for acknowledged alerts; all
 // other messages only for alerts nobody has acknowledged.
 func (e *Engine) load(ctx context.Context, ids []string) ([]outcome, error) {
-	rows, err := e.db.Query(ctx, `SELECT n.id, n.alert_id, n.team_id, n.user_id, n.channel, n.address, n.kind, n.round, n.attempts, a.title, a.text, a.severity, a.status
-		FROM notifications n JOIN alerts a ON a.id = n.alert_id WHERE n.id IN (`+marks(len(ids))+`)`, anys(ids)...)
+	rows, err := e.db.Query(ctx, `SELECT n.id, n.alert_id, n.team_id, n.user_id, n.channel, n.address, n.kind, n.round, n.attempts, a.title, a.text, a.severity, a.status,
+		COALESCE(u.email, n.user_id)
+		FROM notifications n JOIN alerts a ON a.id = n.alert_id LEFT JOIN users u ON u.id = n.user_id WHERE n.id IN (`+marks(len(ids))+`)`, anys(ids)...)
 	if err != nil {
 		return nil, fmt.Errorf("read notifications: %w", err)
 	}
@@ -131,7 +133,7 @@ func (e *Engine) load(ctx context.Context, ids []string) ([]outcome, error) {
 		var o outcome
 		var status string
 		if err := rows.Scan(&o.m.NotificationID, &o.m.AlertID, &o.m.TeamID, &o.m.UserID, &o.m.Channel, &o.m.Address, &o.m.Kind, &o.m.Round, &o.attempts,
-			&o.m.Title, &o.m.Text, &o.m.Severity, &status); err != nil {
+			&o.m.Title, &o.m.Text, &o.m.Severity, &status, &o.who); err != nil {
 			return nil, err
 		}
 		o.skip = status != string(alert.StatusNew) && !(o.m.Kind == "ack_timeout" && status == string(alert.StatusAcknowledged))
@@ -169,7 +171,7 @@ func (e *Engine) recordAll(ctx context.Context, tx *store.Tx, outs []outcome) er
 				}
 			}
 			entries = append(entries, alert.TimelineEntry{AlertID: m.AlertID, At: o.at, Kind: alert.KindNotified, Actor: alert.SystemActor(),
-				Text: fmt.Sprintf("%s to %s (%s, round %d)", m.Channel, m.UserID, m.Kind, m.Round)})
+				Text: fmt.Sprintf("%s to %s (%s, round %d)", m.Channel, o.who, m.Kind, m.Round)})
 		case notify.IsPermanent(o.err) || o.attempts >= maxAttempts:
 			if _, err := tx.Exec(ctx, `UPDATE notifications SET status = 'failed', last_error = ? WHERE id = ?`, o.err.Error(), m.NotificationID); err != nil {
 				return err
@@ -181,7 +183,7 @@ func (e *Engine) recordAll(ctx context.Context, tx *store.Tx, outs []outcome) er
 				return err
 			}
 			entries = append(entries, alert.TimelineEntry{AlertID: m.AlertID, At: o.at, Kind: alert.KindNotifyFailed, Actor: alert.SystemActor(),
-				Text: fmt.Sprintf("%s to %s failed after %d attempts: %s", m.Channel, m.UserID, o.attempts, o.err)})
+				Text: fmt.Sprintf("%s to %s failed after %d attempts: %s", m.Channel, o.who, o.attempts, o.err)})
 		default:
 			if _, err := tx.Exec(ctx, `UPDATE notifications SET status = 'pending', claimed_by = '', due_at = ?, last_error = ? WHERE id = ?`,
 				micros(o.at.Add(backoff(o.attempts))), o.err.Error(), m.NotificationID); err != nil {
