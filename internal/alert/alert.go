@@ -7,8 +7,6 @@ import (
 	"encoding/json"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/lastmile/lastmile/internal/clock"
 	"github.com/lastmile/lastmile/internal/ingest"
 	"github.com/lastmile/lastmile/internal/store"
@@ -125,20 +123,6 @@ type Service struct {
 // that concurrent senders share commits.
 func NewService(db *store.DB, batch *store.Batcher, c clock.Clock, teams *team.Service) *Service {
 	return &Service{db: db, batch: batch, clock: c, teams: teams}
-}
-
-func newID() string { return uuid.Must(uuid.NewV7()).String() }
-
-func micros(t time.Time) int64 { return t.UnixMicro() }
-
-func fromMicros(v int64) time.Time { return time.UnixMicro(v).UTC() }
-
-func optTime(v *int64) *time.Time {
-	if v == nil {
-		return nil
-	}
-	t := fromMicros(*v)
-	return &t
 }
 
 func mustJSON(v any) string {

@@ -53,7 +53,7 @@ func scanEvent(row interface{ Scan(...any) error }) (Event, error) {
 	if err != nil {
 		return Event{}, err
 	}
-	e.ReceivedAt, e.Body, e.Parsed = fromMicros(at), strings.ToValidUTF8(string(body), "\uFFFD"), json.RawMessage(parsed)
+	e.ReceivedAt, e.Body, e.Parsed = store.FromMicros(at), strings.ToValidUTF8(string(body), "\uFFFD"), json.RawMessage(parsed)
 	if err := json.Unmarshal([]byte(headers), &e.Headers); err != nil {
 		return Event{}, fmt.Errorf("event %s headers: %w", e.ID, err)
 	}
@@ -83,7 +83,7 @@ func (s *Service) Events(ctx context.Context, f EventFilter) ([]Event, string, e
 	var where []string
 	var args []any
 	if f.TeamIDs != nil {
-		where = append(where, `team_id IN (`+placeholders(len(f.TeamIDs))+`)`)
+		where = append(where, `team_id IN (`+store.Placeholders(len(f.TeamIDs))+`)`)
 		for _, t := range f.TeamIDs {
 			args = append(args, t)
 		}

@@ -90,7 +90,7 @@ func (s *Service) Ingest(ctx context.Context, in Inbound) (Outcome, error) {
 		}
 	}
 	now := s.clock.Now()
-	eventID := newID()
+	eventID := store.NewID()
 	enc := encode(in)
 	var out Outcome
 	err := s.batch.Do(ctx, func(ctx context.Context, tx *store.Tx) error {
@@ -147,7 +147,7 @@ func (s *Service) apply(ctx context.Context, tx *store.Tx, in Inbound, enc encod
 				alertID = out.AlertID
 			}
 			if _, err := tx.Exec(ctx, sqlInsertAttachment,
-				newID(), in.Team.ID, eventID, alertID, a.Name, a.ContentType, len(a.Data), a.Data, micros(now)); err != nil {
+				store.NewID(), in.Team.ID, eventID, alertID, a.Name, a.ContentType, len(a.Data), a.Data, store.Micros(now)); err != nil {
 				return Outcome{}, fmt.Errorf("insert attachment: %w", err)
 			}
 		}
@@ -180,7 +180,7 @@ func eventArgs(in Inbound, enc encoded, eventID string, now time.Time) (head, ta
 	if in.Event != nil {
 		extID = in.Event.ExternalID
 	}
-	head = []any{eventID, in.Team.ID, micros(now), in.Raw.Source, in.Raw.RemoteAddr, in.Raw.ContentType, in.Raw.Query, enc.headers, body, truncated}
+	head = []any{eventID, in.Team.ID, store.Micros(now), in.Raw.Source, in.Raw.RemoteAddr, in.Raw.ContentType, in.Raw.Query, enc.headers, body, truncated}
 	return head, []any{extID, enc.parsed}
 }
 
@@ -260,13 +260,13 @@ func (s *Service) applyNew(ctx context.Context, tx *store.Tx, in Inbound, enc en
 	// A concurrent close can free the external id between our insert and our
 	// look-up; trying again settles it.
 	for attempt := 0; attempt < 3; attempt++ {
-		alertID := newID()
-		alertArgs := []any{alertID, in.Team.ID, ev.Title, ev.Text, ev.Severity, cat, scenario, extID, ev.SourceSystem, ev.Location, enc.params, out.EventID, micros(now), micros(now)}
+		alertID := store.NewID()
+		alertArgs := []any{alertID, in.Team.ID, ev.Title, ev.Text, ev.Severity, cat, scenario, extID, ev.SourceSystem, ev.Location, enc.params, out.EventID, store.Micros(now), store.Micros(now)}
 		if tx.Dialect() == store.Postgres {
 			head, tail := eventArgs(in, enc, out.EventID, now)
-			args := append(alertArgs, micros(now), eventActor(ev).Name, out.EventID)
+			args := append(alertArgs, store.Micros(now), eventActor(ev).Name, out.EventID)
 			args = append(append(args, head...), tail...)
-			args = append(args, in.Team.ID, micros(now))
+			args = append(args, in.Team.ID, store.Micros(now))
 			var n int
 			if err := tx.QueryRow(ctx, pgCreate, args...).Scan(&n); err != nil {
 				return fmt.Errorf("insert alert: %w", err)
@@ -282,7 +282,7 @@ func (s *Service) applyNew(ctx context.Context, tx *store.Tx, in Inbound, enc en
 			}
 			if n, _ := res.RowsAffected(); n == 1 {
 				out.Status, out.AlertID = EventCreated, alertID
-				if _, err := tx.Exec(ctx, sqlInsertEngine, alertID, in.Team.ID, micros(now)); err != nil {
+				if _, err := tx.Exec(ctx, sqlInsertEngine, alertID, in.Team.ID, store.Micros(now)); err != nil {
 					return fmt.Errorf("queue alert for the engine: %w", err)
 				}
 				return addTimeline(ctx, tx, alertID, now, KindCreated, eventActor(ev), "", out.EventID)
@@ -296,7 +296,7 @@ func (s *Service) applyNew(ctx context.Context, tx *store.Tx, in Inbound, enc en
 		if err != nil {
 			return fmt.Errorf("find open alert: %w", err)
 		}
-		if _, err := tx.Exec(ctx, sqlCountDuplicate, micros(now), existing); err != nil {
+		if _, err := tx.Exec(ctx, sqlCountDuplicate, store.Micros(now), existing); err != nil {
 			return fmt.Errorf("count duplicate: %w", err)
 		}
 		out.Status, out.AlertID, out.Reason = EventUpdated, existing, "an alert with this external id is already open"
@@ -357,7 +357,7 @@ func AppendTimelines(ctx context.Context, q store.Q, entries []TimelineEntry) er
 			b.WriteString(", ")
 		}
 		b.WriteString("(?, ?, ?, ?, ?, ?, ?, NULL)")
-		args = append(args, e.AlertID, micros(e.At), e.Kind, e.Actor.Type, e.Actor.ID, e.Actor.Name, e.Text)
+		args = append(args, e.AlertID, store.Micros(e.At), e.Kind, e.Actor.Type, e.Actor.ID, e.Actor.Name, e.Text)
 	}
 	if _, err := q.Exec(ctx, b.String(), args...); err != nil {
 		return fmt.Errorf("append timeline: %w", err)
@@ -376,7 +376,7 @@ func addTimeline(ctx context.Context, q store.Q, alertID string, at time.Time, k
 		ev = eventID
 	}
 	_, err := q.Exec(ctx, sqlInsertTimeline,
-		alertID, micros(at), kind, a.Type, a.ID, a.Name, text, ev)
+		alertID, store.Micros(at), kind, a.Type, a.ID, a.Name, text, ev)
 	if err != nil {
 		return fmt.Errorf("append timeline: %w", err)
 	}

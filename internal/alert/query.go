@@ -27,7 +27,7 @@ func scanAlert(row interface{ Scan(...any) error }) (Alert, error) {
 	if err := json.Unmarshal([]byte(params), &a.Params); err != nil {
 		return Alert{}, fmt.Errorf("alert %s params: %w", a.ID, err)
 	}
-	a.CreatedAt, a.UpdatedAt, a.AcknowledgedAt, a.ClosedAt = fromMicros(created), fromMicros(updated), optTime(acked), optTime(closed)
+	a.CreatedAt, a.UpdatedAt, a.AcknowledgedAt, a.ClosedAt = store.FromMicros(created), store.FromMicros(updated), store.OptTime(acked), store.OptTime(closed)
 	return a, nil
 }
 
@@ -79,13 +79,13 @@ func (s *Service) List(ctx context.Context, f Filter) ([]Alert, string, error) {
 	var where []string
 	var args []any
 	if f.TeamIDs != nil {
-		where = append(where, `team_id IN (`+placeholders(len(f.TeamIDs))+`)`)
+		where = append(where, `team_id IN (`+store.Placeholders(len(f.TeamIDs))+`)`)
 		for _, t := range f.TeamIDs {
 			args = append(args, t)
 		}
 	}
 	if len(f.Statuses) > 0 {
-		where = append(where, `status IN (`+placeholders(len(f.Statuses))+`)`)
+		where = append(where, `status IN (`+store.Placeholders(len(f.Statuses))+`)`)
 		for _, st := range f.Statuses {
 			if !st.Valid() {
 				return nil, "", apperr.New(apperr.Invalid, "status %q: use new, acknowledged or closed", st)
@@ -101,10 +101,10 @@ func (s *Service) List(ctx context.Context, f Filter) ([]Alert, string, error) {
 		where, args = append(where, `(LOWER(title) LIKE ? ESCAPE '\' OR LOWER(text) LIKE ? ESCAPE '\')`), append(args, like, like)
 	}
 	if !f.Since.IsZero() {
-		where, args = append(where, `created_at >= ?`), append(args, micros(f.Since))
+		where, args = append(where, `created_at >= ?`), append(args, store.Micros(f.Since))
 	}
 	if !f.Until.IsZero() {
-		where, args = append(where, `created_at < ?`), append(args, micros(f.Until))
+		where, args = append(where, `created_at < ?`), append(args, store.Micros(f.Until))
 	}
 	if f.Cursor != "" {
 		where, args = append(where, `id < ?`), append(args, f.Cursor)
@@ -138,10 +138,6 @@ func (s *Service) List(ctx context.Context, f Filter) ([]Alert, string, error) {
 	return out, next, nil
 }
 
-func placeholders(n int) string {
-	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
-}
-
 // Timeline returns the alert's history, oldest first.
 func (s *Service) Timeline(ctx context.Context, alertID string) ([]TimelineEntry, error) {
 	rows, err := s.db.Query(ctx, `SELECT id, alert_id, at, kind, actor_type, actor_id, actor_name, text, COALESCE(event_id, '') FROM timeline WHERE alert_id = ? ORDER BY id`, alertID)
@@ -156,7 +152,7 @@ func (s *Service) Timeline(ctx context.Context, alertID string) ([]TimelineEntry
 		if err := rows.Scan(&e.ID, &e.AlertID, &at, &e.Kind, &e.Actor.Type, &e.Actor.ID, &e.Actor.Name, &e.Text, &e.EventID); err != nil {
 			return nil, fmt.Errorf("scan timeline: %w", err)
 		}
-		e.At = fromMicros(at)
+		e.At = store.FromMicros(at)
 		out = append(out, e)
 	}
 	return out, rows.Err()
@@ -175,7 +171,7 @@ func (s *Service) attachments(ctx context.Context, where string, arg any) ([]Att
 		if err := rows.Scan(&a.ID, &a.AlertID, &a.EventID, &a.Name, &a.ContentType, &a.Size, &created); err != nil {
 			return nil, fmt.Errorf("scan attachment: %w", err)
 		}
-		a.CreatedAt = fromMicros(created)
+		a.CreatedAt = store.FromMicros(created)
 		out = append(out, a)
 	}
 	return out, rows.Err()
@@ -192,6 +188,6 @@ func (s *Service) Attachment(ctx context.Context, id string) (AttachmentInfo, st
 	if err != nil {
 		return AttachmentInfo{}, "", nil, store.NotFound(err, "attachment "+id)
 	}
-	a.CreatedAt = fromMicros(created)
+	a.CreatedAt = store.FromMicros(created)
 	return a, teamID, data, nil
 }

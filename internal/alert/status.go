@@ -46,9 +46,9 @@ func (t transition) apply(ctx context.Context, tx *store.Tx, id string, a Actor,
 	var args []any
 	switch t.name {
 	case acknowledge.name, closeAlert.name:
-		args = []any{micros(now), a.Name, micros(now), id}
+		args = []any{store.Micros(now), a.Name, store.Micros(now), id}
 	default:
-		args = []any{micros(now), id}
+		args = []any{store.Micros(now), id}
 	}
 	res, err := tx.Exec(ctx, t.update, args...)
 	if store.IsUniqueViolation(err) {
@@ -79,7 +79,7 @@ func (t transition) steerEngine(ctx context.Context, tx *store.Tx, id string, a 
 	switch t.name {
 	case acknowledge.name:
 		if a.Type == "user" {
-			if _, err := tx.Exec(ctx, `INSERT INTO alert_acks (alert_id, user_id, at) VALUES (?, ?, ?) ON CONFLICT (alert_id, user_id) DO NOTHING`, id, a.ID, micros(now)); err != nil {
+			if _, err := tx.Exec(ctx, `INSERT INTO alert_acks (alert_id, user_id, at) VALUES (?, ?, ?) ON CONFLICT (alert_id, user_id) DO NOTHING`, id, a.ID, store.Micros(now)); err != nil {
 				return fmt.Errorf("record acknowledgement: %w", err)
 			}
 		}
@@ -112,9 +112,9 @@ func (t transition) steerEngine(ctx context.Context, tx *store.Tx, id string, a 
 		case 1:
 			args = []any{id}
 		case 2:
-			args = []any{micros(now), id}
+			args = []any{store.Micros(now), id}
 		default:
-			args = []any{micros(now), micros(now), id}
+			args = []any{store.Micros(now), store.Micros(now), id}
 		}
 		if _, err := tx.Exec(ctx, q, args...); err != nil {
 			return fmt.Errorf("steer engine: %w", err)
@@ -157,14 +157,14 @@ func (s *Service) Transition(ctx context.Context, id, action string, a Actor, no
 // becomes acknowledged with the last acknowledgement it needs.
 func (s *Service) partialAck(ctx context.Context, tx *store.Tx, id string, a Actor, note string) error {
 	now := s.clock.Now()
-	res, err := tx.Exec(ctx, `INSERT INTO alert_acks (alert_id, user_id, at) VALUES (?, ?, ?) ON CONFLICT (alert_id, user_id) DO NOTHING`, id, a.ID, micros(now))
+	res, err := tx.Exec(ctx, `INSERT INTO alert_acks (alert_id, user_id, at) VALUES (?, ?, ?) ON CONFLICT (alert_id, user_id) DO NOTHING`, id, a.ID, store.Micros(now))
 	if err != nil {
 		return fmt.Errorf("record acknowledgement: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return apperr.New(apperr.Conflict, "cannot acknowledge: you have already acknowledged this alert")
 	}
-	res, err = tx.Exec(ctx, `UPDATE alerts SET acks_received = acks_received + 1, updated_at = ? WHERE id = ? AND status = 'new'`, micros(now), id)
+	res, err = tx.Exec(ctx, `UPDATE alerts SET acks_received = acks_received + 1, updated_at = ? WHERE id = ? AND status = 'new'`, store.Micros(now), id)
 	if err != nil {
 		return fmt.Errorf("count acknowledgement: %w", err)
 	}
@@ -206,7 +206,7 @@ func (s *Service) EscalateNow(ctx context.Context, id string, a Actor, allowed f
 	now := s.clock.Now()
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		res, err := tx.Exec(ctx, `UPDATE alert_engine SET next_escalation_at = ?, updated_at = ? WHERE alert_id = ? AND state = 'active'
-			AND EXISTS (SELECT 1 FROM alerts WHERE id = alert_engine.alert_id AND status = 'new')`, micros(now), micros(now), id)
+			AND EXISTS (SELECT 1 FROM alerts WHERE id = alert_engine.alert_id AND status = 'new')`, store.Micros(now), store.Micros(now), id)
 		if err != nil {
 			return fmt.Errorf("escalate: %w", err)
 		}
@@ -267,11 +267,11 @@ func (s *Service) Annotate(ctx context.Context, id string, a Actor, text string,
 	}
 	e := TimelineEntry{AlertID: id, At: s.clock.Now(), Kind: KindAnnotated, Actor: a, Text: text}
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
-		if _, err := tx.Exec(ctx, `UPDATE alerts SET updated_at = ? WHERE id = ?`, micros(e.At), id); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE alerts SET updated_at = ? WHERE id = ?`, store.Micros(e.At), id); err != nil {
 			return fmt.Errorf("touch alert: %w", err)
 		}
 		return tx.QueryRow(ctx, `INSERT INTO timeline (alert_id, at, kind, actor_type, actor_id, actor_name, text) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			id, micros(e.At), e.Kind, a.Type, a.ID, a.Name, text).Scan(&e.ID)
+			id, store.Micros(e.At), e.Kind, a.Type, a.ID, a.Name, text).Scan(&e.ID)
 	})
 	if err != nil {
 		return TimelineEntry{}, fmt.Errorf("annotate: %w", err)

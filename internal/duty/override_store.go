@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/lastmile/lastmile/internal/store"
 )
 
 // StoredOverride is a stored override.
@@ -32,9 +34,9 @@ func (s *Service) CreateOverride(ctx context.Context, teamID string, o StoredOve
 	if err := s.checkMembers(ctx, teamID, o.FromUser, o.ToUser); err != nil {
 		return StoredOverride{}, err
 	}
-	o.ID, o.TeamID = newID(), teamID
+	o.ID, o.TeamID = store.NewID(), teamID
 	_, err := s.db.Exec(ctx, `INSERT INTO duty_overrides (id, team_id, from_user, to_user, tier, start_at, end_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		o.ID, teamID, o.FromUser, o.ToUser, o.Tier, micros(o.Start), micros(o.End), micros(s.clock.Now()))
+		o.ID, teamID, o.FromUser, o.ToUser, o.Tier, store.Micros(o.Start), store.Micros(o.End), store.Micros(s.clock.Now()))
 	if err != nil {
 		return StoredOverride{}, fmt.Errorf("insert override: %w", err)
 	}
@@ -44,7 +46,7 @@ func (s *Service) CreateOverride(ctx context.Context, teamID string, o StoredOve
 // Overrides lists the team's overrides that overlap [from, to).
 func (s *Service) Overrides(ctx context.Context, teamID string, from, to time.Time) ([]StoredOverride, error) {
 	rows, err := s.db.Query(ctx, `SELECT id, team_id, from_user, to_user, tier, start_at, end_at FROM duty_overrides WHERE team_id = ? AND start_at < ? AND end_at > ? ORDER BY start_at, id`,
-		teamID, micros(to), micros(from))
+		teamID, store.Micros(to), store.Micros(from))
 	if err != nil {
 		return nil, fmt.Errorf("list overrides: %w", err)
 	}
@@ -56,7 +58,7 @@ func (s *Service) Overrides(ctx context.Context, teamID string, from, to time.Ti
 		if err := rows.Scan(&o.ID, &o.TeamID, &o.FromUser, &o.ToUser, &o.Tier, &st, &en); err != nil {
 			return nil, err
 		}
-		o.Start, o.End = fromMicros(st), fromMicros(en)
+		o.Start, o.End = store.FromMicros(st), store.FromMicros(en)
 		out = append(out, o)
 	}
 	return out, rows.Err()

@@ -17,7 +17,7 @@ func (s *Service) PunchIn(ctx context.Context, teamID, userID string, manager bo
 	if err := s.checkMembers(ctx, teamID, userID); err != nil {
 		return false, err
 	}
-	now := micros(s.clock.Now())
+	now := store.Micros(s.clock.Now())
 	changed := false
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
 		var id string
@@ -33,7 +33,7 @@ func (s *Service) PunchIn(ctx context.Context, teamID, userID string, manager bo
 		case !errors.Is(err, sql.ErrNoRows):
 			return fmt.Errorf("read punch: %w", err)
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO punches (id, team_id, user_id, manager, start_at) VALUES (?, ?, ?, ?, ?)`, newID(), teamID, userID, manager, now); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO punches (id, team_id, user_id, manager, start_at) VALUES (?, ?, ?, ?, ?)`, store.NewID(), teamID, userID, manager, now); err != nil {
 			return fmt.Errorf("punch in: %w", err)
 		}
 		changed = true
@@ -45,7 +45,7 @@ func (s *Service) PunchIn(ctx context.Context, teamID, userID string, manager bo
 // PunchOut ends the member's punch-in; it fails with Conflict if there is
 // none.
 func (s *Service) PunchOut(ctx context.Context, teamID, userID string) error {
-	now := micros(s.clock.Now())
+	now := store.Micros(s.clock.Now())
 	return s.db.InTx(ctx, func(tx *store.Tx) error {
 		var id string
 		var mgr bool

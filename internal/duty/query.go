@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/lastmile/lastmile/internal/store"
 )
 
 // planWindow is how far ahead the plan is loaded for the next handoffs.
@@ -47,7 +49,7 @@ func (s *Service) LoadPlan(ctx context.Context, teamID string, from, to time.Tim
 		p.Overrides = append(p.Overrides, Override{FromUser: o.FromUser, ToUser: o.ToUser, Tier: o.Tier, Start: o.Start, End: o.End})
 	}
 	rows, err := s.db.Query(ctx, `SELECT user_id, manager, start_at, end_at FROM punches WHERE team_id = ? AND start_at < ? AND (end_at IS NULL OR end_at > ?)`,
-		teamID, micros(to), micros(from))
+		teamID, store.Micros(to), store.Micros(from))
 	if err != nil {
 		return Plan{}, fmt.Errorf("list punches: %w", err)
 	}
@@ -59,9 +61,9 @@ func (s *Service) LoadPlan(ctx context.Context, teamID string, from, to time.Tim
 		if err := rows.Scan(&pu.UserID, &pu.Manager, &st, &en); err != nil {
 			return Plan{}, err
 		}
-		pu.Start = fromMicros(st)
+		pu.Start = store.FromMicros(st)
 		if en != nil {
-			pu.End = fromMicros(*en)
+			pu.End = store.FromMicros(*en)
 		}
 		p.Punches = append(p.Punches, pu)
 	}

@@ -59,15 +59,15 @@ func (s *Service) CreateRotation(ctx context.Context, teamID string, nr NewRotat
 		return StoredRotation{}, err
 	}
 	now := s.clock.Now()
-	sr := StoredRotation{ID: newID(), TeamID: teamID, Name: strings.TrimSpace(nr.Name), Tier: nr.Tier, TimeZone: nr.TimeZone, Start: nr.Start.UTC(),
+	sr := StoredRotation{ID: store.NewID(), TeamID: teamID, Name: strings.TrimSpace(nr.Name), Tier: nr.Tier, TimeZone: nr.TimeZone, Start: nr.Start.UTC(),
 		End: nr.End, Length: nr.Length, Unit: nr.Unit, Participants: nr.Participants, CreatedAt: now}
 	var end any
 	if nr.End != nil {
-		end = micros(*nr.End)
+		end = store.Micros(*nr.End)
 	}
 	parts, _ := json.Marshal(nr.Participants)
 	_, err = s.db.Exec(ctx, `INSERT INTO rotations (id, team_id, name, tier, time_zone, start_at, end_at, length, unit, participants, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		sr.ID, teamID, sr.Name, sr.Tier, sr.TimeZone, micros(sr.Start), end, sr.Length, string(sr.Unit), string(parts), micros(now))
+		sr.ID, teamID, sr.Name, sr.Tier, sr.TimeZone, store.Micros(sr.Start), end, sr.Length, string(sr.Unit), string(parts), store.Micros(now))
 	if err != nil {
 		return StoredRotation{}, fmt.Errorf("insert rotation: %w", err)
 	}
@@ -90,9 +90,9 @@ func (s *Service) Rotations(ctx context.Context, teamID string) ([]StoredRotatio
 		if err := rows.Scan(&r.ID, &r.TeamID, &r.Name, &r.Tier, &r.TimeZone, &st, &end, &r.Length, &unit, &parts, &created); err != nil {
 			return nil, err
 		}
-		r.Start, r.CreatedAt, r.Unit = fromMicros(st), fromMicros(created), Unit(unit)
+		r.Start, r.CreatedAt, r.Unit = store.FromMicros(st), store.FromMicros(created), Unit(unit)
 		if end != nil {
-			e := fromMicros(*end)
+			e := store.FromMicros(*end)
 			r.End = &e
 		}
 		if err := json.Unmarshal([]byte(parts), &r.Participants); err != nil {
@@ -106,7 +106,7 @@ func (s *Service) Rotations(ctx context.Context, teamID string) ([]StoredRotatio
 // EndRotation ends a rotation now (or deletes it if it has not begun).
 // To change a rotation, end it and create its successor: the past stays.
 func (s *Service) EndRotation(ctx context.Context, teamID, id string) error {
-	now := micros(s.clock.Now())
+	now := store.Micros(s.clock.Now())
 	return s.db.InTx(ctx, func(tx *store.Tx) error {
 		var start, created int64
 		var end *int64

@@ -5,8 +5,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/lastmile/lastmile/internal/apperr"
 	"github.com/lastmile/lastmile/internal/clock"
 	"github.com/lastmile/lastmile/internal/store"
@@ -24,12 +22,6 @@ type Service struct {
 func NewService(db *store.DB, c clock.Clock, teams *team.Service) *Service {
 	return &Service{db: db, clock: c, teams: teams}
 }
-
-func newID() string { return uuid.Must(uuid.NewV7()).String() }
-
-func micros(t time.Time) int64 { return t.UnixMicro() }
-
-func fromMicros(v int64) time.Time { return time.UnixMicro(v).UTC() }
 
 func invalid(format string, args ...any) error { return apperr.New(apperr.Invalid, format, args...) }
 
@@ -60,7 +52,7 @@ func (s *Service) notPast(what string, start time.Time) error {
 }
 
 func (s *Service) endNow(ctx context.Context, table, teamID, id string) error {
-	now := micros(s.clock.Now())
+	now := store.Micros(s.clock.Now())
 	return s.db.InTx(ctx, func(tx *store.Tx) error {
 		var start int64
 		var end *int64

@@ -47,9 +47,9 @@ func (s *Service) AddShifts(ctx context.Context, teamID string, shifts []Planned
 					return err
 				}
 			}
-			sh.ID, sh.TeamID = newID(), teamID
+			sh.ID, sh.TeamID = store.NewID(), teamID
 			if _, err := tx.Exec(ctx, `INSERT INTO duty_shifts (id, team_id, user_id, tier, start_at, end_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-				sh.ID, teamID, sh.UserID, sh.Tier, micros(sh.Start), micros(sh.End), micros(s.clock.Now())); err != nil {
+				sh.ID, teamID, sh.UserID, sh.Tier, store.Micros(sh.Start), store.Micros(sh.End), store.Micros(s.clock.Now())); err != nil {
 				return fmt.Errorf("insert shift: %w", err)
 			}
 			out[i] = sh
@@ -62,7 +62,7 @@ func (s *Service) AddShifts(ctx context.Context, teamID string, shifts []Planned
 // cutShifts removes [from, to) from the team's shifts at tier.
 func (s *Service) cutShifts(ctx context.Context, tx *store.Tx, teamID string, tier int, from, to time.Time) error {
 	rows, err := tx.Query(ctx, `SELECT id, user_id, start_at, end_at FROM duty_shifts WHERE team_id = ? AND tier = ? AND start_at < ? AND end_at > ?`,
-		teamID, tier, micros(to), micros(from))
+		teamID, tier, store.Micros(to), store.Micros(from))
 	if err != nil {
 		return fmt.Errorf("find overlapping shifts: %w", err)
 	}
@@ -80,7 +80,7 @@ func (s *Service) cutShifts(ctx context.Context, tx *store.Tx, teamID string, ti
 		hits = append(hits, h)
 	}
 	rows.Close()
-	f, t := micros(from), micros(to)
+	f, t := store.Micros(from), store.Micros(to)
 	for _, h := range hits {
 		if _, err := tx.Exec(ctx, `DELETE FROM duty_shifts WHERE id = ?`, h.id); err != nil {
 			return err
@@ -88,7 +88,7 @@ func (s *Service) cutShifts(ctx context.Context, tx *store.Tx, teamID string, ti
 		for _, part := range [][2]int64{{h.start, f}, {t, h.end}} {
 			if part[1] > part[0] {
 				if _, err := tx.Exec(ctx, `INSERT INTO duty_shifts (id, team_id, user_id, tier, start_at, end_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-					newID(), teamID, h.user, tier, part[0], part[1], micros(s.clock.Now())); err != nil {
+					store.NewID(), teamID, h.user, tier, part[0], part[1], store.Micros(s.clock.Now())); err != nil {
 					return err
 				}
 			}
@@ -100,7 +100,7 @@ func (s *Service) cutShifts(ctx context.Context, tx *store.Tx, teamID string, ti
 // Shifts lists the team's explicit shifts that overlap [from, to).
 func (s *Service) Shifts(ctx context.Context, teamID string, from, to time.Time) ([]PlannedShift, error) {
 	rows, err := s.db.Query(ctx, `SELECT id, team_id, user_id, tier, start_at, end_at FROM duty_shifts WHERE team_id = ? AND start_at < ? AND end_at > ? ORDER BY start_at, tier, id`,
-		teamID, micros(to), micros(from))
+		teamID, store.Micros(to), store.Micros(from))
 	if err != nil {
 		return nil, fmt.Errorf("list shifts: %w", err)
 	}
@@ -112,7 +112,7 @@ func (s *Service) Shifts(ctx context.Context, teamID string, from, to time.Time)
 		if err := rows.Scan(&sh.ID, &sh.TeamID, &sh.UserID, &sh.Tier, &st, &en); err != nil {
 			return nil, err
 		}
-		sh.Start, sh.End = fromMicros(st), fromMicros(en)
+		sh.Start, sh.End = store.FromMicros(st), store.FromMicros(en)
 		out = append(out, sh)
 	}
 	return out, rows.Err()

@@ -11,7 +11,7 @@ import (
 
 func (e *Engine) ackTimeouts(ctx context.Context) error {
 	now := e.clock.Now()
-	ids, err := e.ids(ctx, `SELECT alert_id FROM alert_engine WHERE ack_timeout_at IS NOT NULL AND ack_timeout_at <= ? LIMIT 200`, micros(now))
+	ids, err := e.ids(ctx, `SELECT alert_id FROM alert_engine WHERE ack_timeout_at IS NOT NULL AND ack_timeout_at <= ? LIMIT 200`, store.Micros(now))
 	if err != nil {
 		return err
 	}
@@ -46,11 +46,11 @@ func (e *Engine) ackTimeout(ctx context.Context, c *cycle, id string, now time.T
 	return e.db.InTx(ctx, func(tx *store.Tx) error {
 		var next any
 		if v.settings.AckTimeoutSeconds > 0 && a.status == string(alert.StatusAcknowledged) {
-			next = micros(now.Add(time.Duration(v.settings.AckTimeoutSeconds) * time.Second))
+			next = store.Micros(now.Add(time.Duration(v.settings.AckTimeoutSeconds) * time.Second))
 		}
 		// Claim: only the engine that moves the due time on reminds.
 		res, err := tx.Exec(ctx, `UPDATE alert_engine SET ack_timeout_at = ?, updated_at = ? WHERE alert_id = ? AND ack_timeout_at IS NOT NULL AND ack_timeout_at <= ?`,
-			next, micros(now), id, micros(now))
+			next, store.Micros(now), id, store.Micros(now))
 		if err != nil {
 			return err
 		}

@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -31,10 +30,10 @@ const senders = 16
 
 func (e *Engine) dispatchAll(ctx context.Context) error {
 	now := e.clock.Now()
-	if _, err := e.db.Exec(ctx, `UPDATE notifications SET status = 'pending', claimed_by = '' WHERE status = 'sending' AND claimed_at < ?`, micros(now.Add(-staleClaim))); err != nil {
+	if _, err := e.db.Exec(ctx, `UPDATE notifications SET status = 'pending', claimed_by = '' WHERE status = 'sending' AND claimed_at < ?`, store.Micros(now.Add(-staleClaim))); err != nil {
 		return err
 	}
-	ids, err := e.ids(ctx, `SELECT id FROM notifications WHERE status = 'pending' AND due_at <= ? ORDER BY due_at LIMIT 1000`, micros(now))
+	ids, err := e.ids(ctx, `SELECT id FROM notifications WHERE status = 'pending' AND due_at <= ? ORDER BY due_at LIMIT 1000`, store.Micros(now))
 	if err != nil {
 		return err
 	}
@@ -63,9 +62,9 @@ type outcome struct {
 func (e *Engine) dispatch(ctx context.Context, ids []string, now time.Time) error {
 	var claimed []string
 	err := e.db.InTx(ctx, func(tx *store.Tx) error {
-		args := append([]any{e.id, micros(now)}, anys(ids)...)
+		args := append([]any{e.id, store.Micros(now)}, store.Args(ids)...)
 		rows, err := tx.Query(ctx, `UPDATE notifications SET status = 'sending', claimed_by = ?, claimed_at = ?, attempts = attempts + 1
-			WHERE status = 'pending' AND id IN (`+marks(len(ids))+`) RETURNING id`, args...)
+			WHERE status = 'pending' AND id IN (`+store.Placeholders(len(ids))+`) RETURNING id`, args...)
 		if err != nil {
 			return err
 		}
@@ -107,23 +106,13 @@ func (e *Engine) dispatch(ctx context.Context, ids []string, now time.Time) erro
 	return e.db.InTx(ctx, func(tx *store.Tx) error { return e.recordAll(ctx, tx, outs) })
 }
 
-func marks(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
-
-func anys(ss []string) []any {
-	out := make([]any, len(ss))
-	for i, s := range ss {
-		out[i] = s
-	}
-	return out
-}
-
 // load reads the claimed messages and marks those whose alert no longer
 // needs them. Reminders of the ack timeout are for acknowledged alerts; all
 // other messages only for alerts nobody has acknowledged.
 func (e *Engine) load(ctx context.Context, ids []string) ([]outcome, error) {
 	rows, err := e.db.Query(ctx, `SELECT n.id, n.alert_id, n.team_id, n.user_id, n.channel, n.address, n.kind, n.round, n.attempts, a.title, a.text, a.severity, a.status,
 		COALESCE(u.email, n.user_id)
-		FROM notifications n JOIN alerts a ON a.id = n.alert_id LEFT JOIN users u ON u.id = n.user_id WHERE n.id IN (`+marks(len(ids))+`)`, anys(ids)...)
+		FROM notifications n JOIN alerts a ON a.id = n.alert_id LEFT JOIN users u ON u.id = n.user_id WHERE n.id IN (`+store.Placeholders(len(ids))+`)`, store.Args(ids)...)
 	if err != nil {
 		return nil, fmt.Errorf("read notifications: %w", err)
 	}
@@ -179,26 +168,26 @@ func (e *Engine) recordAll(ctx context.Context, tx *store.Tx, outs []outcome) er
 			// Move on to the member's next rule now rather than at its delay.
 			if _, err := tx.Exec(ctx, `UPDATE notifications SET due_at = ? WHERE id = (SELECT id FROM notifications
 				WHERE alert_id = ? AND user_id = ? AND status = 'pending' AND due_at > ? ORDER BY due_at LIMIT 1)`,
-				micros(o.at), m.AlertID, m.UserID, micros(o.at)); err != nil {
+				store.Micros(o.at), m.AlertID, m.UserID, store.Micros(o.at)); err != nil {
 				return err
 			}
 			entries = append(entries, alert.TimelineEntry{AlertID: m.AlertID, At: o.at, Kind: alert.KindNotifyFailed, Actor: alert.SystemActor(),
 				Text: fmt.Sprintf("%s to %s failed after %d attempts: %s", m.Channel, o.who, o.attempts, o.err)})
 		default:
 			if _, err := tx.Exec(ctx, `UPDATE notifications SET status = 'pending', claimed_by = '', due_at = ?, last_error = ? WHERE id = ?`,
-				micros(o.at.Add(backoff(o.attempts))), o.err.Error(), m.NotificationID); err != nil {
+				store.Micros(o.at.Add(backoff(o.attempts))), o.err.Error(), m.NotificationID); err != nil {
 				return err
 			}
 		}
 	}
 	if len(sent) > 0 {
-		args := append([]any{micros(e.clock.Now())}, anys(sent)...)
-		if _, err := tx.Exec(ctx, `UPDATE notifications SET status = 'sent', sent_at = ?, last_error = '' WHERE id IN (`+marks(len(sent))+`)`, args...); err != nil {
+		args := append([]any{store.Micros(e.clock.Now())}, store.Args(sent)...)
+		if _, err := tx.Exec(ctx, `UPDATE notifications SET status = 'sent', sent_at = ?, last_error = '' WHERE id IN (`+store.Placeholders(len(sent))+`)`, args...); err != nil {
 			return err
 		}
 	}
 	if len(skipped) > 0 {
-		if _, err := tx.Exec(ctx, `UPDATE notifications SET status = 'cancelled' WHERE id IN (`+marks(len(skipped))+`)`, anys(skipped)...); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE notifications SET status = 'cancelled' WHERE id IN (`+store.Placeholders(len(skipped))+`)`, store.Args(skipped)...); err != nil {
 			return err
 		}
 	}

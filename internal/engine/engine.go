@@ -54,7 +54,7 @@ func New(db *store.DB, c clock.Clock, teams *team.Service, duties *duty.Service,
 		opt.Poll = time.Second
 	}
 	if opt.InstanceID == "" {
-		opt.InstanceID = newID()
+		opt.InstanceID = store.NewID()
 	}
 	return &Engine{db: db, clock: c, teams: teams, duty: duties, channels: channels, log: log, id: opt.InstanceID, poll: opt.Poll, wake: make(chan struct{}, 1)}
 }

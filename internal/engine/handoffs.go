@@ -40,7 +40,7 @@ func (e *Engine) handoffs(ctx context.Context) error {
 func (e *Engine) teamHandoffs(ctx context.Context, teamID string, now time.Time) error {
 	name := "handoffs:" + teamID
 	// A team seen for the first time starts from now: no backfill.
-	if _, err := e.db.Exec(ctx, `INSERT INTO engine_cursors (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`, name, micros(now)); err != nil {
+	if _, err := e.db.Exec(ctx, `INSERT INTO engine_cursors (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`, name, store.Micros(now)); err != nil {
 		return err
 	}
 	var cursor int64
@@ -87,7 +87,7 @@ func (e *Engine) teamHandoffs(ctx context.Context, teamID string, now time.Time)
 		}
 	}
 	return e.db.InTx(ctx, func(tx *store.Tx) error {
-		res, err := tx.Exec(ctx, `UPDATE engine_cursors SET value = ? WHERE name = ? AND value = ?`, micros(now), name, cursor)
+		res, err := tx.Exec(ctx, `UPDATE engine_cursors SET value = ? WHERE name = ? AND value = ?`, store.Micros(now), name, cursor)
 		if err != nil {
 			return err
 		}
@@ -97,7 +97,7 @@ func (e *Engine) teamHandoffs(ctx context.Context, teamID string, now time.Time)
 		for _, c := range changes {
 			if _, err := tx.Exec(ctx, `INSERT INTO duty_events (team_id, kind, user_id, manager, tier, at)
 				SELECT ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM duty_events WHERE team_id = ? AND kind = ? AND user_id = ? AND tier = ? AND at = ?)`,
-				teamID, c.kind, c.user, c.tier == duty.ManagerTier, c.tier, micros(c.at), teamID, c.kind, c.user, c.tier, micros(c.at)); err != nil {
+				teamID, c.kind, c.user, c.tier == duty.ManagerTier, c.tier, store.Micros(c.at), teamID, c.kind, c.user, c.tier, store.Micros(c.at)); err != nil {
 				return fmt.Errorf("record duty change: %w", err)
 			}
 		}

@@ -8,18 +8,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/lastmile/lastmile/internal/alert"
 	"github.com/lastmile/lastmile/internal/duty"
 	"github.com/lastmile/lastmile/internal/escalation"
 	"github.com/lastmile/lastmile/internal/store"
 	"github.com/lastmile/lastmile/internal/team"
 )
-
-func newID() string { return uuid.Must(uuid.NewV7()).String() }
-
-func micros(t time.Time) int64 { return t.UnixMicro() }
 
 // chunk bounds how many alerts or messages share one transaction.
 const chunk = 100
@@ -148,7 +142,7 @@ func (e *Engine) readAlerts(ctx context.Context, ids []string) (map[string]alert
 	out := map[string]alertRow{}
 	for start := 0; start < len(ids); start += chunk {
 		part := ids[start:min(start+chunk, len(ids))]
-		rows, err := e.db.Query(ctx, `SELECT id, team_id, status, scenario FROM alerts WHERE id IN (`+marks(len(part))+`)`, anys(part)...)
+		rows, err := e.db.Query(ctx, `SELECT id, team_id, status, scenario FROM alerts WHERE id IN (`+store.Placeholders(len(part))+`)`, store.Args(part)...)
 		if err != nil {
 			return nil, err
 		}
@@ -195,7 +189,7 @@ func (e *Engine) applyAll(ctx context.Context, tx *store.Tx, plans []plan, now t
 		ids[i] = p.alertID
 	}
 	rows, err := tx.Query(ctx, `UPDATE alert_engine SET state = 'active', level_started_at = ?, updated_at = ?
-		WHERE state = 'planning' AND alert_id IN (`+marks(len(ids))+`) RETURNING alert_id`, append([]any{micros(now), micros(now)}, anys(ids)...)...)
+		WHERE state = 'planning' AND alert_id IN (`+store.Placeholders(len(ids))+`) RETURNING alert_id`, append([]any{store.Micros(now), store.Micros(now)}, store.Args(ids)...)...)
 	if err != nil {
 		return err
 	}
@@ -233,7 +227,7 @@ func (e *Engine) applyAll(ctx context.Context, tx *store.Tx, plans []plan, now t
 		steps = append(steps, rs...)
 		var next any
 		if due, ok := escalation.EscalationDue(now, p.settings); ok && p.rec.Tier >= 1 {
-			next = micros(due)
+			next = store.Micros(due)
 		}
 		l := level{p.rec.Tier, next}
 		levels[l] = append(levels[l], p.alertID)
@@ -250,17 +244,17 @@ func (e *Engine) applyAll(ctx context.Context, tx *store.Tx, plans []plan, now t
 		return err
 	}
 	if len(done) > 0 {
-		if _, err := tx.Exec(ctx, `UPDATE alert_engine SET state = 'done' WHERE alert_id IN (`+marks(len(done))+`)`, anys(done)...); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE alert_engine SET state = 'done' WHERE alert_id IN (`+store.Placeholders(len(done))+`)`, store.Args(done)...); err != nil {
 			return err
 		}
 	}
 	for l, ids := range levels {
-		if _, err := tx.Exec(ctx, `UPDATE alert_engine SET tier = ?, next_escalation_at = ? WHERE alert_id IN (`+marks(len(ids))+`)`, append([]any{l.tier, l.next}, anys(ids)...)...); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE alert_engine SET tier = ?, next_escalation_at = ? WHERE alert_id IN (`+store.Placeholders(len(ids))+`)`, append([]any{l.tier, l.next}, store.Args(ids)...)...); err != nil {
 			return err
 		}
 	}
 	for n, ids := range acks {
-		if _, err := tx.Exec(ctx, `UPDATE alerts SET acks_required = ? WHERE id IN (`+marks(len(ids))+`)`, append([]any{n}, anys(ids)...)...); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE alerts SET acks_required = ? WHERE id IN (`+store.Placeholders(len(ids))+`)`, append([]any{n}, store.Args(ids)...)...); err != nil {
 			return err
 		}
 	}
@@ -296,8 +290,8 @@ func stepRows(alertID, teamID string, users []string, rules map[string][]team.Ef
 			if st.Round > 0 {
 				k = "repeat"
 			}
-			key := strings.Join([]string{alertID, fmt.Sprint(micros(now)), u, st.Rule.ContactMethodID, fmt.Sprint(st.Round), fmt.Sprint(tier)}, "|")
-			out = append(out, stepRow{newID(), alertID, teamID, u, st.Rule.ContactMethodID, st.Rule.Channel, st.Rule.Address, k, st.Round, tier, micros(st.At), micros(now), key})
+			key := strings.Join([]string{alertID, fmt.Sprint(store.Micros(now)), u, st.Rule.ContactMethodID, fmt.Sprint(st.Round), fmt.Sprint(tier)}, "|")
+			out = append(out, stepRow{store.NewID(), alertID, teamID, u, st.Rule.ContactMethodID, st.Rule.Channel, st.Rule.Address, k, st.Round, tier, store.Micros(st.At), store.Micros(now), key})
 		}
 	}
 	return out
@@ -333,7 +327,7 @@ func insertSteps(ctx context.Context, tx *store.Tx, rows []stepRow) (int, error)
 
 func (e *Engine) escalateAll(ctx context.Context) error {
 	now := e.clock.Now()
-	ids, err := e.ids(ctx, `SELECT alert_id FROM alert_engine WHERE state = 'active' AND next_escalation_at IS NOT NULL AND next_escalation_at <= ? LIMIT 200`, micros(now))
+	ids, err := e.ids(ctx, `SELECT alert_id FROM alert_engine WHERE state = 'active' AND next_escalation_at IS NOT NULL AND next_escalation_at <= ? LIMIT 200`, store.Micros(now))
 	if err != nil {
 		return err
 	}
@@ -370,7 +364,7 @@ func (e *Engine) escalate(ctx context.Context, c *cycle, id string, now time.Tim
 	return e.db.InTx(ctx, func(tx *store.Tx) error {
 		// Claim: only the engine that clears the due time escalates.
 		res, err := tx.Exec(ctx, `UPDATE alert_engine SET next_escalation_at = NULL, updated_at = ? WHERE alert_id = ? AND state = 'active' AND tier = ? AND next_escalation_at IS NOT NULL AND next_escalation_at <= ?`,
-			micros(now), id, tier, micros(now))
+			store.Micros(now), id, tier, store.Micros(now))
 		if err != nil {
 			return err
 		}
@@ -396,9 +390,9 @@ func (e *Engine) escalate(ctx context.Context, c *cycle, id string, now time.Tim
 		}
 		var due any
 		if at, ok := escalation.EscalationDue(now, settings); ok && next != duty.ManagerTier {
-			due = micros(at)
+			due = store.Micros(at)
 		}
-		if _, err := tx.Exec(ctx, `UPDATE alert_engine SET tier = ?, level_started_at = ?, next_escalation_at = ? WHERE alert_id = ?`, next, micros(now), due, id); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE alert_engine SET tier = ?, level_started_at = ?, next_escalation_at = ? WHERE alert_id = ?`, next, store.Micros(now), due, id); err != nil {
 			return err
 		}
 		return alert.AppendTimeline(ctx, tx, id, now, alert.KindEscalated, alert.SystemActor(),

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/lastmile/lastmile/internal/apperr"
+	"github.com/lastmile/lastmile/internal/store"
 )
 
 // APIKey describes a key; the key itself is shown only when created.
@@ -33,9 +34,9 @@ func (s *Service) CreateAPIKey(ctx context.Context, userID, name string) (APIKey
 		return APIKey{}, "", err
 	}
 	secret := newSecret(apiKeyPrefix)
-	k := APIKey{ID: newID(), UserID: userID, Name: strings.TrimSpace(name), Prefix: secret[:len(apiKeyPrefix)+6], CreatedAt: s.clock.Now()}
+	k := APIKey{ID: store.NewID(), UserID: userID, Name: strings.TrimSpace(name), Prefix: secret[:len(apiKeyPrefix)+6], CreatedAt: s.clock.Now()}
 	_, err := s.db.Exec(ctx, `INSERT INTO api_keys (id, user_id, name, key_hash, prefix, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		k.ID, k.UserID, k.Name, hashSecret(secret), k.Prefix, micros(k.CreatedAt))
+		k.ID, k.UserID, k.Name, hashSecret(secret), k.Prefix, store.Micros(k.CreatedAt))
 	if err != nil {
 		return APIKey{}, "", fmt.Errorf("insert api key: %w", err)
 	}
@@ -60,7 +61,7 @@ func (s *Service) APIKeys(ctx context.Context, userID string) ([]APIKey, error) 
 		if err := rows.Scan(&k.ID, &k.UserID, &k.Name, &k.Prefix, &created, &used, &revoked); err != nil {
 			return nil, fmt.Errorf("scan api key: %w", err)
 		}
-		k.CreatedAt, k.LastUsedAt, k.RevokedAt = fromMicros(created), optTime(used), optTime(revoked)
+		k.CreatedAt, k.LastUsedAt, k.RevokedAt = store.FromMicros(created), store.OptTime(used), store.OptTime(revoked)
 		out = append(out, k)
 	}
 	return out, rows.Err()
@@ -68,7 +69,7 @@ func (s *Service) APIKeys(ctx context.Context, userID string) ([]APIKey, error) 
 
 // RevokeAPIKey revokes one of the user's keys; it stops working at once.
 func (s *Service) RevokeAPIKey(ctx context.Context, userID, keyID string) error {
-	res, err := s.db.Exec(ctx, `UPDATE api_keys SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL`, micros(s.clock.Now()), keyID, userID)
+	res, err := s.db.Exec(ctx, `UPDATE api_keys SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL`, store.Micros(s.clock.Now()), keyID, userID)
 	if err != nil {
 		return fmt.Errorf("revoke api key: %w", err)
 	}
@@ -92,8 +93,8 @@ func (s *Service) Authenticate(ctx context.Context, key string) (User, error) {
 	}
 	now := s.clock.Now()
 	if err := s.db.QueryRow(ctx, `SELECT last_used_at FROM api_keys WHERE id = ?`, keyID).Scan(&used); err == nil {
-		if used == nil || now.Sub(fromMicros(*used)) > lastUsedGranularity {
-			_, _ = s.db.Exec(ctx, `UPDATE api_keys SET last_used_at = ? WHERE id = ?`, micros(now), keyID)
+		if used == nil || now.Sub(store.FromMicros(*used)) > lastUsedGranularity {
+			_, _ = s.db.Exec(ctx, `UPDATE api_keys SET last_used_at = ? WHERE id = ?`, store.Micros(now), keyID)
 		}
 	}
 	return u, nil

@@ -46,11 +46,11 @@ func (s *Service) CreateCategory(ctx context.Context, teamID string, nc NewCateg
 	if _, err := s.Team(ctx, teamID); err != nil {
 		return Category{}, err
 	}
-	c := Category{ID: newID(), TeamID: teamID, Name: name, Color: strings.TrimSpace(nc.Color), Keywords: kws, MatchAll: nc.MatchAll, CreatedAt: s.clock.Now()}
+	c := Category{ID: store.NewID(), TeamID: teamID, Name: name, Color: strings.TrimSpace(nc.Color), Keywords: kws, MatchAll: nc.MatchAll, CreatedAt: s.clock.Now()}
 	kj, _ := json.Marshal(kws)
 	defer s.cache.reset()
 	_, err := s.db.Exec(ctx, `INSERT INTO categories (id, team_id, name, color, keywords, match_all, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		c.ID, c.TeamID, c.Name, c.Color, string(kj), c.MatchAll, micros(c.CreatedAt))
+		c.ID, c.TeamID, c.Name, c.Color, string(kj), c.MatchAll, store.Micros(c.CreatedAt))
 	if store.IsUniqueViolation(err) {
 		return Category{}, apperr.New(apperr.Conflict, "team already has a category named %q", name)
 	}
@@ -78,7 +78,7 @@ func (s *Service) Categories(ctx context.Context, q store.Q, teamID string) ([]C
 		if err := json.Unmarshal([]byte(kj), &c.Keywords); err != nil {
 			return nil, fmt.Errorf("category %s keywords: %w", c.ID, err)
 		}
-		c.CreatedAt = fromMicros(created)
+		c.CreatedAt = store.FromMicros(created)
 		out = append(out, c)
 	}
 	return out, rows.Err()

@@ -98,9 +98,9 @@ func (s *Service) AddContactMethod(ctx context.Context, userID, channel, address
 	if _, err := s.User(ctx, userID); err != nil {
 		return ContactMethod{}, err
 	}
-	c := ContactMethod{ID: newID(), UserID: userID, Channel: channel, Address: addr, Label: strings.TrimSpace(label), CreatedAt: s.clock.Now()}
+	c := ContactMethod{ID: store.NewID(), UserID: userID, Channel: channel, Address: addr, Label: strings.TrimSpace(label), CreatedAt: s.clock.Now()}
 	_, err = s.db.Exec(ctx, `INSERT INTO contact_methods (id, user_id, channel, address, label, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		c.ID, c.UserID, c.Channel, c.Address, c.Label, micros(c.CreatedAt))
+		c.ID, c.UserID, c.Channel, c.Address, c.Label, store.Micros(c.CreatedAt))
 	if store.IsUniqueViolation(err) {
 		return ContactMethod{}, apperr.New(apperr.Conflict, "this %s address is already stored", channel)
 	}
@@ -127,7 +127,7 @@ func (s *Service) ContactMethods(ctx context.Context, userID string) ([]ContactM
 		if err := rows.Scan(&c.ID, &c.UserID, &c.Channel, &c.Address, &c.Label, &created); err != nil {
 			return nil, fmt.Errorf("scan contact method: %w", err)
 		}
-		c.CreatedAt = fromMicros(created)
+		c.CreatedAt = store.FromMicros(created)
 		out = append(out, c)
 	}
 	return out, rows.Err()

@@ -35,7 +35,7 @@ func (s *Service) AddMember(ctx context.Context, teamID, userID string, role Rol
 	if _, err := s.User(ctx, userID); err != nil {
 		return Member{}, err
 	}
-	_, err := s.db.Exec(ctx, `INSERT INTO members (team_id, user_id, role, created_at) VALUES (?, ?, ?, ?)`, teamID, userID, string(role), micros(s.clock.Now()))
+	_, err := s.db.Exec(ctx, `INSERT INTO members (team_id, user_id, role, created_at) VALUES (?, ?, ?, ?)`, teamID, userID, string(role), store.Micros(s.clock.Now()))
 	if store.IsUniqueViolation(err) {
 		return Member{}, apperr.New(apperr.Conflict, "user %s is already a member of this team", userID)
 	}
@@ -79,7 +79,7 @@ func scanMember(row interface{ Scan(...any) error }) (Member, error) {
 	var role string
 	var created int64
 	err := row.Scan(&m.TeamID, &m.UserID, &m.Email, &m.Name, &m.TimeZone, &role, &created)
-	m.Role, m.CreatedAt = Role(role), fromMicros(created)
+	m.Role, m.CreatedAt = Role(role), store.FromMicros(created)
 	return m, err
 }
 

@@ -7,9 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/base32"
 	"strings"
-	"time"
-
-	"github.com/google/uuid"
 
 	"github.com/lastmile/lastmile/internal/clock"
 	"github.com/lastmile/lastmile/internal/store"
@@ -67,8 +64,6 @@ type Service struct {
 // NewService returns a Service over db.
 func NewService(db *store.DB, c clock.Clock) *Service { return &Service{db: db, clock: c} }
 
-func newID() string { return uuid.Must(uuid.NewV7()).String() }
-
 var secretEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
 
 // newSecret returns a random URL-safe secret of 160 bits, prefixed.
@@ -81,18 +76,6 @@ func newSecret(prefix string) string {
 func hashSecret(s string) []byte {
 	h := sha256.Sum256([]byte(s))
 	return h[:]
-}
-
-func micros(t time.Time) int64 { return t.UnixMicro() }
-
-func fromMicros(v int64) time.Time { return time.UnixMicro(v).UTC() }
-
-func optTime(v *int64) *time.Time {
-	if v == nil {
-		return nil
-	}
-	t := fromMicros(*v)
-	return &t
 }
 
 func normEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }

@@ -31,7 +31,7 @@ func scanTeam(row interface{ Scan(...any) error }) (Team, error) {
 	var t Team
 	var created int64
 	err := row.Scan(&t.ID, &t.Name, &t.DefaultScenario, &t.SecretPrefix, &created)
-	t.CreatedAt = fromMicros(created)
+	t.CreatedAt = store.FromMicros(created)
 	return t, err
 }
 
@@ -57,9 +57,9 @@ func (s *Service) CreateTeam(ctx context.Context, name, scenario string) (Team, 
 		return Team{}, "", invalidScenario(scenario)
 	}
 	secret := newSecret("")
-	t := Team{ID: newID(), Name: name, DefaultScenario: scenario, SecretPrefix: secret[:6], CreatedAt: s.clock.Now()}
+	t := Team{ID: store.NewID(), Name: name, DefaultScenario: scenario, SecretPrefix: secret[:6], CreatedAt: s.clock.Now()}
 	_, err = s.db.Exec(ctx, `INSERT INTO teams (id, name, secret_hash, secret_prefix, default_scenario, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		t.ID, t.Name, hashSecret(secret), t.SecretPrefix, t.DefaultScenario, micros(t.CreatedAt))
+		t.ID, t.Name, hashSecret(secret), t.SecretPrefix, t.DefaultScenario, store.Micros(t.CreatedAt))
 	if store.IsUniqueViolation(err) {
 		return Team{}, "", apperr.New(apperr.Conflict, "a team named %q already exists", name)
 	}

@@ -63,7 +63,7 @@ func scanUser(row interface{ Scan(...any) error }) (User, error) {
 	var u User
 	var created int64
 	err := row.Scan(&u.ID, &u.Email, &u.Name, &u.IsAdmin, &u.TimeZone, &created)
-	u.CreatedAt = fromMicros(created)
+	u.CreatedAt = store.FromMicros(created)
 	return u, err
 }
 
@@ -90,9 +90,9 @@ func (s *Service) CreateUser(ctx context.Context, nu NewUser) (User, error) {
 		}
 		hash = string(b)
 	}
-	u := User{ID: newID(), Email: email, Name: strings.TrimSpace(nu.Name), IsAdmin: nu.IsAdmin, TimeZone: nu.TimeZone, CreatedAt: s.clock.Now()}
+	u := User{ID: store.NewID(), Email: email, Name: strings.TrimSpace(nu.Name), IsAdmin: nu.IsAdmin, TimeZone: nu.TimeZone, CreatedAt: s.clock.Now()}
 	_, err := s.db.Exec(ctx, `INSERT INTO users (id, email, name, is_admin, time_zone, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		u.ID, u.Email, u.Name, u.IsAdmin, u.TimeZone, hash, micros(u.CreatedAt))
+		u.ID, u.Email, u.Name, u.IsAdmin, u.TimeZone, hash, store.Micros(u.CreatedAt))
 	if store.IsUniqueViolation(err) {
 		return User{}, apperr.New(apperr.Conflict, "a user with email %s already exists", email)
 	}
@@ -222,7 +222,7 @@ func scanUserWithHash(row interface{ Scan(...any) error }, hash *string) (User, 
 	var u User
 	var created int64
 	err := row.Scan(&u.ID, &u.Email, &u.Name, &u.IsAdmin, &u.TimeZone, &created, hash)
-	u.CreatedAt = fromMicros(created)
+	u.CreatedAt = store.FromMicros(created)
 	return u, err
 }
 
