@@ -43,15 +43,6 @@ func (s *Service) Get(ctx context.Context, id string) (Alert, error) {
 	return a, nil
 }
 
-// OpenByExternalID returns the team's open alert with that external id.
-func (s *Service) OpenByExternalID(ctx context.Context, teamID, externalID string) (Alert, error) {
-	a, err := scanAlert(s.db.QueryRow(ctx, `SELECT `+alertCols+` FROM alerts WHERE team_id = ? AND external_id = ? AND status <> 'closed'`, teamID, externalID))
-	if err != nil {
-		return Alert{}, store.NotFound(err, "open alert with external id "+externalID)
-	}
-	return a, nil
-}
-
 // Filter selects alerts for List. Empty fields select everything.
 type Filter struct {
 	TeamIDs    []string // nil: all teams; empty: none

@@ -3,7 +3,6 @@ package alert
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/lastmile/lastmile/internal/apperr"
@@ -75,48 +74,39 @@ func (t transition) apply(ctx context.Context, tx *store.Tx, id string, a Actor,
 // not yet handed to a provider; undoing an acknowledgement plans the alert
 // anew.
 func (t transition) steerEngine(ctx context.Context, tx *store.Tx, id string, a Actor, now time.Time) error {
-	var stmts []string
+	at := store.Micros(now)
+	type stmt struct {
+		q    string
+		args []any
+	}
+	cancelPending := stmt{`UPDATE notifications SET status = 'cancelled' WHERE alert_id = ? AND status = 'pending'`, []any{id}}
+	var stmts []stmt
 	switch t.name {
 	case acknowledge.name:
 		if a.Type == "user" {
-			if _, err := tx.Exec(ctx, `INSERT INTO alert_acks (alert_id, user_id, at) VALUES (?, ?, ?) ON CONFLICT (alert_id, user_id) DO NOTHING`, id, a.ID, store.Micros(now)); err != nil {
-				return fmt.Errorf("record acknowledgement: %w", err)
-			}
+			stmts = append(stmts, stmt{`INSERT INTO alert_acks (alert_id, user_id, at) VALUES (?, ?, ?) ON CONFLICT (alert_id, user_id) DO NOTHING`, []any{id, a.ID, at}})
 		}
-		stmts = []string{
-			`UPDATE notifications SET status = 'cancelled' WHERE alert_id = ? AND status = 'pending'`,
+		stmts = append(stmts, cancelPending,
 			// With a team ack timeout, the engine reminds whoever
 			// acknowledged if the alert is still not closed by then.
-			`UPDATE alert_engine SET state = 'done', next_escalation_at = NULL, updated_at = ?,
+			stmt{`UPDATE alert_engine SET state = 'done', next_escalation_at = NULL, updated_at = ?,
 				ack_timeout_at = (SELECT CASE WHEN t.ack_timeout_seconds > 0 THEN ? + t.ack_timeout_seconds * 1000000 END FROM teams t WHERE t.id = alert_engine.team_id)
-				WHERE alert_id = ?`,
-		}
+				WHERE alert_id = ?`, []any{at, at, id}})
 	case closeAlert.name:
-		stmts = []string{
-			`UPDATE notifications SET status = 'cancelled' WHERE alert_id = ? AND status = 'pending'`,
-			`UPDATE alert_engine SET state = 'done', next_escalation_at = NULL, ack_timeout_at = NULL, updated_at = ? WHERE alert_id = ?`,
-		}
+		stmts = append(stmts, cancelPending,
+			stmt{`UPDATE alert_engine SET state = 'done', next_escalation_at = NULL, ack_timeout_at = NULL, updated_at = ? WHERE alert_id = ?`, []any{at, id}})
 	case undoAcknowledge.name:
-		stmts = []string{
-			`DELETE FROM alert_acks WHERE alert_id = ?`,
-			`UPDATE alert_engine SET state = 'planning', next_escalation_at = NULL, ack_timeout_at = NULL, updated_at = ? WHERE alert_id = ?`,
-		}
+		stmts = append(stmts,
+			stmt{`DELETE FROM alert_acks WHERE alert_id = ?`, []any{id}},
+			stmt{`UPDATE alert_engine SET state = 'planning', next_escalation_at = NULL, ack_timeout_at = NULL, updated_at = ? WHERE alert_id = ?`, []any{at, id}})
 	case undoClose.name:
 		// Back to new (never acknowledged): notify again; back to
 		// acknowledged: nothing to send.
-		stmts = []string{`UPDATE alert_engine SET state = 'planning', next_escalation_at = NULL, updated_at = ? WHERE alert_id = ? AND EXISTS (SELECT 1 FROM alerts WHERE id = alert_engine.alert_id AND status = 'new')`}
+		stmts = append(stmts, stmt{`UPDATE alert_engine SET state = 'planning', next_escalation_at = NULL, updated_at = ? WHERE alert_id = ?
+			AND EXISTS (SELECT 1 FROM alerts WHERE id = alert_engine.alert_id AND status = 'new')`, []any{at, id}})
 	}
-	for _, q := range stmts {
-		var args []any
-		switch strings.Count(q, "?") {
-		case 1:
-			args = []any{id}
-		case 2:
-			args = []any{store.Micros(now), id}
-		default:
-			args = []any{store.Micros(now), store.Micros(now), id}
-		}
-		if _, err := tx.Exec(ctx, q, args...); err != nil {
+	for _, st := range stmts {
+		if _, err := tx.Exec(ctx, st.q, st.args...); err != nil {
 			return fmt.Errorf("steer engine: %w", err)
 		}
 	}

@@ -64,7 +64,7 @@ func (e *Engine) dispatch(ctx context.Context, ids []string, now time.Time) erro
 	err := e.db.InTx(ctx, func(tx *store.Tx) error {
 		args := append([]any{e.id, store.Micros(now)}, store.Args(ids)...)
 		rows, err := tx.Query(ctx, `UPDATE notifications SET status = 'sending', claimed_by = ?, claimed_at = ?, attempts = attempts + 1
-			WHERE status = 'pending' AND id IN (`+store.Placeholders(len(ids))+`) RETURNING id`, args...)
+			WHERE `+store.Claimable(tx.Dialect(), "notifications", "id", "status = 'pending'", len(ids))+` RETURNING id`, args...)
 		if err != nil {
 			return err
 		}

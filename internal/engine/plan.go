@@ -189,7 +189,7 @@ func (e *Engine) applyAll(ctx context.Context, tx *store.Tx, plans []plan, now t
 		ids[i] = p.alertID
 	}
 	rows, err := tx.Query(ctx, `UPDATE alert_engine SET state = 'active', level_started_at = ?, updated_at = ?
-		WHERE state = 'planning' AND alert_id IN (`+store.Placeholders(len(ids))+`) RETURNING alert_id`, append([]any{store.Micros(now), store.Micros(now)}, store.Args(ids)...)...)
+		WHERE `+store.Claimable(tx.Dialect(), "alert_engine", "alert_id", "state = 'planning'", len(ids))+` RETURNING alert_id`, append([]any{store.Micros(now), store.Micros(now)}, store.Args(ids)...)...)
 	if err != nil {
 		return err
 	}

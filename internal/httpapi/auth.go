@@ -40,15 +40,7 @@ func (p *principal) teamIDs() []string {
 
 type ctxKey int
 
-const (
-	principalKey ctxKey = iota
-	requestIDKey
-)
-
-func principalFrom(ctx context.Context) *principal {
-	p, _ := ctx.Value(principalKey).(*principal)
-	return p
-}
+const requestIDKey ctxKey = iota
 
 // apiKeyFrom reads the key from "Authorization: Bearer" or, for SIGNL4
 // clients, "X-S4-Api-Key".
@@ -84,7 +76,7 @@ func (s *Server) authed(h func(w http.ResponseWriter, r *http.Request, p *princi
 			s.writeError(w, r, err)
 			return
 		}
-		h(w, r.WithContext(context.WithValue(r.Context(), principalKey, p)), p)
+		h(w, r, p)
 	}
 }
 

@@ -38,3 +38,15 @@ func Args(ss []string) []any {
 	}
 	return out
 }
+
+// Claimable is a WHERE condition for claiming rows: those of table whose
+// key is one of n placeholders and that meet cond. On PostgreSQL rows that
+// another transaction holds are skipped, not waited for, so that instances
+// claiming overlapping sets never deadlock; SQLite has one writer anyway.
+func Claimable(d Dialect, table, key, cond string, n int) string {
+	in := key + " IN (" + Placeholders(n) + ")"
+	if d != Postgres {
+		return cond + " AND " + in
+	}
+	return key + " IN (SELECT " + key + " FROM " + table + " WHERE " + cond + " AND " + in + " FOR UPDATE SKIP LOCKED)"
+}
