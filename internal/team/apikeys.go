@@ -86,16 +86,13 @@ func (s *Service) Authenticate(ctx context.Context, key string) (User, error) {
 	}
 	var keyID string
 	var used *int64
-	u, err := scanUserWithHash(s.db.QueryRow(ctx, `SELECT u.id, u.email, u.name, u.is_admin, u.time_zone, u.created_at, k.id
-		FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.key_hash = ? AND k.revoked_at IS NULL`, hashSecret(key)), &keyID)
+	u, err := scanUser(s.db.QueryRow(ctx, `SELECT u.id, u.email, u.name, u.is_admin, u.time_zone, u.created_at, k.id, k.last_used_at
+		FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.key_hash = ? AND k.revoked_at IS NULL`, hashSecret(key)), &keyID, &used)
 	if err != nil {
 		return User{}, apperr.New(apperr.Unauthorized, "invalid or revoked api key")
 	}
-	now := s.clock.Now()
-	if err := s.db.QueryRow(ctx, `SELECT last_used_at FROM api_keys WHERE id = ?`, keyID).Scan(&used); err == nil {
-		if used == nil || now.Sub(store.FromMicros(*used)) > lastUsedGranularity {
-			_, _ = s.db.Exec(ctx, `UPDATE api_keys SET last_used_at = ? WHERE id = ?`, store.Micros(now), keyID)
-		}
+	if now := s.clock.Now(); used == nil || now.Sub(store.FromMicros(*used)) > lastUsedGranularity {
+		_, _ = s.db.Exec(ctx, `UPDATE api_keys SET last_used_at = ? WHERE id = ?`, store.Micros(now), keyID)
 	}
 	return u, nil
 }

@@ -59,10 +59,11 @@ func validatePassword(p string) error {
 
 const userCols = `id, email, name, is_admin, time_zone, created_at`
 
-func scanUser(row interface{ Scan(...any) error }) (User, error) {
+// scanUser reads userCols, then any extra columns into extra.
+func scanUser(row interface{ Scan(...any) error }, extra ...any) (User, error) {
 	var u User
 	var created int64
-	err := row.Scan(&u.ID, &u.Email, &u.Name, &u.IsAdmin, &u.TimeZone, &created)
+	err := row.Scan(append([]any{&u.ID, &u.Email, &u.Name, &u.IsAdmin, &u.TimeZone, &created}, extra...)...)
 	u.CreatedAt = store.FromMicros(created)
 	return u, err
 }
@@ -211,19 +212,11 @@ func (s *Service) SetPassword(ctx context.Context, id, password string) error {
 // CheckPassword returns the user if email and password match.
 func (s *Service) CheckPassword(ctx context.Context, email, password string) (User, error) {
 	var hash string
-	u, err := scanUserWithHash(s.db.QueryRow(ctx, `SELECT `+userCols+`, password_hash FROM users WHERE email = ?`, normEmail(email)), &hash)
+	u, err := scanUser(s.db.QueryRow(ctx, `SELECT `+userCols+`, password_hash FROM users WHERE email = ?`, normEmail(email)), &hash)
 	if err != nil || hash == "" || bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil {
 		return User{}, apperr.New(apperr.Unauthorized, "wrong email or password")
 	}
 	return u, nil
-}
-
-func scanUserWithHash(row interface{ Scan(...any) error }, hash *string) (User, error) {
-	var u User
-	var created int64
-	err := row.Scan(&u.ID, &u.Email, &u.Name, &u.IsAdmin, &u.TimeZone, &created, hash)
-	u.CreatedAt = store.FromMicros(created)
-	return u, err
 }
 
 // DeleteUser removes a user, their memberships, keys and contact methods.
