@@ -14,10 +14,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
-	"syscall"
 	"time"
 
 	"github.com/lastmile/lastmile/internal/notify"
@@ -44,32 +42,7 @@ func New(opt Options) *Channel {
 	if opt.Timeout <= 0 {
 		opt.Timeout = 10 * time.Second
 	}
-	dialer := &net.Dialer{Timeout: opt.Timeout, Control: guard(opt.AllowPrivate)}
-	tr := &http.Transport{DialContext: dialer.DialContext, TLSHandshakeTimeout: opt.Timeout, ResponseHeaderTimeout: opt.Timeout, MaxIdleConnsPerHost: 4, Proxy: nil}
-	return &Channel{opt: opt, client: &http.Client{Transport: tr, Timeout: opt.Timeout,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
-}
-
-// errBlocked marks a target on an address that is not allowed.
-var errBlocked = errors.New("webhook target resolves to a private, loopback or link-local address; an administrator can allow these")
-
-// guard checks the address actually dialled, after DNS resolution, so that a
-// name that resolves (or re-resolves) to an internal address is refused.
-func guard(allowPrivate bool) func(network, address string, c syscall.RawConn) error {
-	return func(network, address string, _ syscall.RawConn) error {
-		if allowPrivate {
-			return nil
-		}
-		host, _, err := net.SplitHostPort(address)
-		if err != nil {
-			return err
-		}
-		ip := net.ParseIP(host)
-		if ip == nil || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsUnspecified() || ip.IsMulticast() {
-			return errBlocked
-		}
-		return nil
-	}
+	return &Channel{opt: opt, client: notify.GuardedClient(opt.AllowPrivate, opt.Timeout)}
 }
 
 // Name is "webhook".
@@ -123,19 +96,12 @@ func (c *Channel) Send(ctx context.Context, m notify.Message) (string, error) {
 	}
 	resp, err := c.client.Do(req)
 	if err != nil {
-		if errors.Is(err, errBlocked) {
+		if errors.Is(err, notify.ErrBlockedAddress) {
 			return "", notify.Permanent(err)
 		}
 		return "", fmt.Errorf("post webhook: %w", err)
 	}
 	defer resp.Body.Close()
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	switch {
-	case resp.StatusCode >= 200 && resp.StatusCode < 300:
-		return "", nil
-	case resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-		return "", fmt.Errorf("webhook answered %s", resp.Status)
-	default:
-		return "", notify.Permanent(fmt.Errorf("webhook answered %s", resp.Status))
-	}
+	return "", notify.Classify("webhook", resp)
 }

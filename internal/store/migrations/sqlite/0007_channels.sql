@@ -1,0 +1,119 @@
+-- Channels: provider settings, server keys, action tokens, SMS reply codes,
+-- contact method verification and opt-out, delivery reports, and the
+-- SIGNL4-compatible outbound webhooks.
+
+-- Key material shared by every instance (VAPID keys, the action token
+-- key), sealed with the server's encryption key.
+CREATE TABLE server_keys (
+    name       TEXT PRIMARY KEY,
+    value      TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+
+-- One settings document per provider (push, ntfy, twilio, email, slack,
+-- teams, webhook), sealed: it holds credentials.
+CREATE TABLE channel_settings (
+    provider   TEXT PRIMARY KEY,
+    settings   TEXT NOT NULL,
+    enabled    BOOLEAN NOT NULL DEFAULT 1,
+    status     TEXT NOT NULL DEFAULT 'unchecked' CHECK (status IN ('unchecked', 'ok', 'failing')),
+    last_error TEXT NOT NULL DEFAULT '',
+    checked_at INTEGER,
+    updated_at INTEGER NOT NULL,
+    updated_by TEXT NOT NULL DEFAULT ''
+);
+
+-- Action tokens are single-use: a token's id is stored when it is redeemed.
+CREATE TABLE used_tokens (
+    id         TEXT PRIMARY KEY,
+    used_at    INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE INDEX used_tokens_expiry ON used_tokens(expires_at);
+
+-- Short codes that name an alert in SMS replies from one phone number,
+-- kept while the alert is open (GoAlert's scheme: "3a" acknowledges).
+CREATE TABLE reply_codes (
+    address    TEXT NOT NULL,
+    code       INTEGER NOT NULL,
+    alert_id   TEXT NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,
+    user_id    TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (address, code)
+);
+CREATE UNIQUE INDEX reply_codes_alert ON reply_codes(address, alert_id);
+
+-- Contact methods are verified before use; a number that sent STOP is
+-- opted out until it sends START.
+ALTER TABLE contact_methods ADD COLUMN verified_at INTEGER;
+ALTER TABLE contact_methods ADD COLUMN opted_out_at INTEGER;
+ALTER TABLE contact_methods ADD COLUMN verify_hash TEXT NOT NULL DEFAULT '';
+ALTER TABLE contact_methods ADD COLUMN verify_expires_at INTEGER;
+ALTER TABLE contact_methods ADD COLUMN verify_attempts INTEGER NOT NULL DEFAULT 0;
+-- Methods stored before verification existed were in use: keep them so.
+UPDATE contact_methods SET verified_at = created_at;
+CREATE INDEX contact_methods_address ON contact_methods(channel, address);
+
+-- What the provider reported after accepting a message, and which message
+-- carried a notification that was bundled with others.
+ALTER TABLE notifications ADD COLUMN delivery TEXT NOT NULL DEFAULT '';
+ALTER TABLE notifications ADD COLUMN delivery_at INTEGER;
+ALTER TABLE notifications ADD COLUMN bundled_into TEXT NOT NULL DEFAULT '';
+CREATE INDEX notifications_provider ON notifications(channel, provider_id);
+CREATE INDEX notifications_address ON notifications(address, sent_at);
+
+-- SIGNL4-compatible outbound webhooks of a team.
+CREATE TABLE team_webhooks (
+    id         TEXT PRIMARY KEY,
+    team_id    TEXT NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+    url        TEXT NOT NULL,
+    secret     TEXT NOT NULL,                    -- sealed
+    events     TEXT NOT NULL DEFAULT '[]',       -- JSON array of event types; empty: all
+    enabled    BOOLEAN NOT NULL DEFAULT 1,
+    created_at INTEGER NOT NULL,
+    last_status TEXT NOT NULL DEFAULT '',
+    last_error TEXT NOT NULL DEFAULT '',
+    last_at    INTEGER
+);
+CREATE INDEX team_webhooks_team ON team_webhooks(team_id);
+
+-- The outbox: one row per (webhook, event), written by triggers in the
+-- transaction that records the event, so no event is lost between the
+-- change and its delivery. source is 'timeline', 'duty' or 'test'.
+CREATE TABLE webhook_deliveries (
+    webhook_id  TEXT NOT NULL REFERENCES team_webhooks(id) ON DELETE CASCADE,
+    source      TEXT NOT NULL,
+    source_id   TEXT NOT NULL,
+    event_type  INTEGER NOT NULL,
+    created_at  INTEGER NOT NULL,
+    status      TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sending', 'sent', 'failed')),
+    due_at      INTEGER NOT NULL,
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    claimed_by  TEXT NOT NULL DEFAULT '',
+    claimed_at  INTEGER,
+    last_error  TEXT NOT NULL DEFAULT '',
+    sent_at     INTEGER,
+    PRIMARY KEY (webhook_id, source, source_id)
+);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries(status, due_at);
+
+CREATE TRIGGER webhook_timeline AFTER INSERT ON timeline
+WHEN NEW.kind IN ('created', 'acknowledged', 'unacknowledged', 'closed', 'reopened', 'escalated', 'annotated')
+BEGIN
+    INSERT INTO webhook_deliveries (webhook_id, source, source_id, event_type, created_at, due_at)
+    SELECT w.id, 'timeline', CAST(NEW.id AS TEXT),
+           CASE NEW.kind WHEN 'created' THEN 200 WHEN 'escalated' THEN 202 WHEN 'annotated' THEN 203 ELSE 201 END,
+           NEW.at, NEW.at
+    FROM team_webhooks w JOIN alerts a ON a.team_id = w.team_id
+    WHERE a.id = NEW.alert_id AND w.enabled = 1;
+END;
+
+CREATE TRIGGER webhook_duty AFTER INSERT ON duty_events
+BEGIN
+    INSERT INTO webhook_deliveries (webhook_id, source, source_id, event_type, created_at, due_at)
+    SELECT w.id, 'duty', CAST(NEW.id AS TEXT),
+           CASE NEW.kind WHEN 'duty_started' THEN 300 WHEN 'duty_ended' THEN 301 WHEN 'punched_in' THEN 302 ELSE 303 END,
+           NEW.at, NEW.at
+    FROM team_webhooks w
+    WHERE w.team_id = NEW.team_id AND w.enabled = 1;
+END;
