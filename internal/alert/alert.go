@@ -95,6 +95,8 @@ const (
 	KindNotified       = "notified"
 	KindNotifyFailed   = "notification_failed"
 	KindEscalated      = "escalated"
+	KindDelivered      = "delivered"
+	KindThrottled      = "throttled"
 )
 
 // SystemActor is the engine acting on an alert.

@@ -49,16 +49,28 @@ func (e *Engine) dispatchAll(ctx context.Context) error {
 type outcome struct {
 	m        notify.Message
 	who      string // the member's email, for the timeline
+	cmID     string // the contact method, if the message has one
 	attempts int
-	skip     bool // its alert no longer needs it
+	skip     bool   // its alert no longer needs it
+	held     string // why it may not be sent (unverified, opted out)
+	until    time.Time
+	limit    notify.Rate // the limit that holds it back until then
+	carrier  string      // the message that carries it in a bundle
 	provider string
 	err      error
 	at       time.Time
 }
 
-// dispatch claims a chunk of due messages in one statement, hands them to
-// their channels concurrently, and records the outcomes in a few
-// statements: on PostgreSQL every statement is a round trip.
+// sendable reports whether o goes to a provider in this pass.
+func (o *outcome) sendable() bool {
+	return !o.skip && o.held == "" && o.until.IsZero() && o.carrier == ""
+}
+
+// dispatch claims a chunk of due messages in one statement, checks them
+// against the members' contact methods and the per-address limits, bundles
+// what waits for one address, hands them to their channels concurrently,
+// and records the outcomes in a few statements: on PostgreSQL every
+// statement is a round trip.
 func (e *Engine) dispatch(ctx context.Context, ids []string, now time.Time) error {
 	var claimed []string
 	err := e.db.InTx(ctx, func(tx *store.Tx) error {
@@ -89,10 +101,17 @@ func (e *Engine) dispatch(ctx context.Context, ids []string, now time.Time) erro
 	if err != nil {
 		return err
 	}
+	if err := e.throttle(ctx, outs, now); err != nil {
+		return err
+	}
+	bundle(outs)
+	if err := e.enrich(ctx, outs); err != nil {
+		return err
+	}
 	sem := make(chan struct{}, senders)
 	var wg sync.WaitGroup
 	for i := range outs {
-		if outs[i].skip {
+		if !outs[i].sendable() {
 			continue
 		}
 		wg.Add(1)
@@ -108,11 +127,15 @@ func (e *Engine) dispatch(ctx context.Context, ids []string, now time.Time) erro
 
 // load reads the claimed messages and marks those whose alert no longer
 // needs them. Reminders of the ack timeout are for acknowledged alerts; all
-// other messages only for alerts nobody has acknowledged.
+// other messages only for alerts nobody has acknowledged. A contact method
+// that is not verified, or whose number sent STOP, holds its messages.
 func (e *Engine) load(ctx context.Context, ids []string) ([]outcome, error) {
-	rows, err := e.db.Query(ctx, `SELECT n.id, n.alert_id, n.team_id, n.user_id, n.channel, n.address, n.kind, n.round, n.attempts, a.title, a.text, a.severity, a.status,
-		COALESCE(u.email, n.user_id)
-		FROM notifications n JOIN alerts a ON a.id = n.alert_id LEFT JOIN users u ON u.id = n.user_id WHERE n.id IN (`+store.Placeholders(len(ids))+`)`, store.Args(ids)...)
+	rows, err := e.db.Query(ctx, `SELECT n.id, n.alert_id, n.team_id, n.user_id, n.contact_method_id, n.channel, n.address, n.kind, n.round, n.attempts,
+		a.title, a.text, a.severity, a.status, COALESCE(u.email, n.user_id), COALESCE(t.name, ''),
+		CASE WHEN n.contact_method_id = '' THEN 1 WHEN cm.id IS NULL THEN 0 WHEN cm.verified_at IS NULL THEN -1 WHEN cm.opted_out_at IS NOT NULL THEN -2 ELSE 1 END
+		FROM notifications n JOIN alerts a ON a.id = n.alert_id LEFT JOIN users u ON u.id = n.user_id LEFT JOIN teams t ON t.id = n.team_id
+		LEFT JOIN contact_methods cm ON cm.id = n.contact_method_id
+		WHERE n.id IN (`+store.Placeholders(len(ids))+`)`, store.Args(ids)...)
 	if err != nil {
 		return nil, fmt.Errorf("read notifications: %w", err)
 	}
@@ -121,14 +144,59 @@ func (e *Engine) load(ctx context.Context, ids []string) ([]outcome, error) {
 	for rows.Next() {
 		var o outcome
 		var status string
-		if err := rows.Scan(&o.m.NotificationID, &o.m.AlertID, &o.m.TeamID, &o.m.UserID, &o.m.Channel, &o.m.Address, &o.m.Kind, &o.m.Round, &o.attempts,
-			&o.m.Title, &o.m.Text, &o.m.Severity, &status, &o.who); err != nil {
+		var cm int
+		if err := rows.Scan(&o.m.NotificationID, &o.m.AlertID, &o.m.TeamID, &o.m.UserID, &o.cmID, &o.m.Channel, &o.m.Address, &o.m.Kind, &o.m.Round, &o.attempts,
+			&o.m.Title, &o.m.Text, &o.m.Severity, &status, &o.who, &o.m.TeamName, &cm); err != nil {
 			return nil, err
 		}
 		o.skip = status != string(alert.StatusNew) && !(o.m.Kind == "ack_timeout" && status == string(alert.StatusAcknowledged))
+		switch cm {
+		case 0:
+			o.held = "the contact method was removed"
+		case -1:
+			o.held = "the contact method is not verified yet"
+		case -2:
+			o.held = "the number replied STOP; it gets no messages until it sends START"
+		}
 		outs = append(outs, o)
 	}
 	return outs, rows.Err()
+}
+
+// enrich adds what recipients act on: the alert's link, the signed
+// actions, and the SMS reply code.
+func (e *Engine) enrich(ctx context.Context, outs []outcome) error {
+	for i := range outs {
+		o := &outs[i]
+		if !o.sendable() {
+			continue
+		}
+		m := &o.m
+		if e.opt.BaseURL != "" {
+			m.AlertURL = e.opt.BaseURL + "/alerts/" + m.AlertID
+			if m.Kind == notify.KindBundle {
+				m.AlertURL = e.opt.BaseURL + "/alerts"
+			}
+		}
+		if m.Kind != notify.KindBundle && e.opt.Actions != nil {
+			acts := []struct{ name, label string }{{"acknowledge", "Acknowledge"}, {"close", "Close"}, {"escalate", "Escalate"}}
+			if m.Kind == "ack_timeout" {
+				acts = acts[1:2] // already acknowledged: closing is what is left
+			}
+			for _, a := range acts {
+				tok := e.opt.Actions.Issue(m.NotificationID, m.AlertID, m.UserID, a.name)
+				m.Actions = append(m.Actions, notify.Action{Name: a.name, Label: a.label, Token: tok, URL: e.opt.BaseURL + "/actions/" + tok})
+			}
+		}
+		if m.Channel == "sms" && m.Kind != notify.KindBundle && e.opt.ReplyCodes != nil {
+			code, err := e.opt.ReplyCodes.CodeFor(ctx, m.Address, m.AlertID, m.UserID)
+			if err != nil {
+				return err
+			}
+			m.ReplyCode = code
+		}
+	}
+	return nil
 }
 
 // send hands one message to its channel.
@@ -147,11 +215,54 @@ func (e *Engine) send(ctx context.Context, o *outcome) {
 func (e *Engine) recordAll(ctx context.Context, tx *store.Tx, outs []outcome) error {
 	var sent, skipped []string
 	var entries []alert.TimelineEntry
+	now := e.clock.Now()
+	note := func(m notify.Message, at time.Time, kind, text string) {
+		entries = append(entries, alert.TimelineEntry{AlertID: m.AlertID, At: at, Kind: kind, Actor: alert.SystemActor(), Text: text})
+	}
+	carriers := map[string]*outcome{}
+	for i := range outs {
+		carriers[outs[i].m.NotificationID] = &outs[i]
+	}
 	for _, o := range outs {
 		m := o.m
 		switch {
 		case o.skip:
 			skipped = append(skipped, m.NotificationID)
+		case o.held != "":
+			if err := e.failed(ctx, tx, m, now, o.held); err != nil {
+				return err
+			}
+			note(m, now, alert.KindNotifyFailed, fmt.Sprintf("%s to %s not sent: %s", m.Channel, o.who, o.held))
+		case !o.until.IsZero():
+			// Held back by a limit: not an attempt. It goes out when the
+			// limit allows, bundled with whatever else waits then.
+			if _, err := tx.Exec(ctx, `UPDATE notifications SET status = 'pending', claimed_by = '', attempts = attempts - 1, due_at = ? WHERE id = ?`,
+				store.Micros(o.until), m.NotificationID); err != nil {
+				return err
+			}
+			note(m, now, alert.KindThrottled, fmt.Sprintf("%s to %s held back by the limit of %d per %s for one address; goes out at %s",
+				m.Channel, o.who, o.limit.N, o.limit.Per, o.until.Format("15:04:05 MST")))
+		case o.carrier != "":
+			// A bundled message shares the fate of the one carrying it.
+			c := carriers[o.carrier]
+			switch {
+			case c.err == nil:
+				if _, err := tx.Exec(ctx, `UPDATE notifications SET status = 'sent', sent_at = ?, bundled_into = ? WHERE id = ?`,
+					store.Micros(now), o.carrier, m.NotificationID); err != nil {
+					return err
+				}
+				note(m, now, alert.KindNotified, fmt.Sprintf("%s to %s, bundled with other alerts (%s, round %d)", m.Channel, o.who, m.Kind, m.Round))
+			case notify.IsPermanent(c.err) || c.attempts >= maxAttempts:
+				if err := e.failed(ctx, tx, m, c.at, c.err.Error()); err != nil {
+					return err
+				}
+				note(m, c.at, alert.KindNotifyFailed, fmt.Sprintf("%s to %s (in a bundle) failed: %s", m.Channel, o.who, c.err))
+			default:
+				if _, err := tx.Exec(ctx, `UPDATE notifications SET status = 'pending', claimed_by = '', attempts = attempts - 1, due_at = ?, last_error = ? WHERE id = ?`,
+					store.Micros(c.at.Add(backoff(c.attempts))), c.err.Error(), m.NotificationID); err != nil {
+					return err
+				}
+			}
 		case o.err == nil:
 			sent = append(sent, m.NotificationID)
 			if o.provider != "" {
@@ -159,29 +270,36 @@ func (e *Engine) recordAll(ctx context.Context, tx *store.Tx, outs []outcome) er
 					return err
 				}
 			}
-			entries = append(entries, alert.TimelineEntry{AlertID: m.AlertID, At: o.at, Kind: alert.KindNotified, Actor: alert.SystemActor(),
-				Text: fmt.Sprintf("%s to %s (%s, round %d)", m.Channel, o.who, m.Kind, m.Round)})
+			what := m.Kind
+			if m.Kind == notify.KindBundle {
+				what = fmt.Sprintf("bundle of %d alerts", len(m.Bundle))
+			}
+			note(m, o.at, alert.KindNotified, fmt.Sprintf("%s to %s (%s, round %d)", m.Channel, o.who, what, m.Round))
+		case notify.IsGone(o.err):
+			if err := e.failed(ctx, tx, m, o.at, o.err.Error()); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `DELETE FROM contact_methods WHERE id = ?`, o.cmID); err != nil {
+				return err
+			}
+			note(m, o.at, alert.KindNotifyFailed, fmt.Sprintf("%s to %s failed: %s; the address no longer exists and was removed", m.Channel, o.who, o.err))
 		case notify.IsPermanent(o.err) || o.attempts >= maxAttempts:
-			if _, err := tx.Exec(ctx, `UPDATE notifications SET status = 'failed', last_error = ? WHERE id = ?`, o.err.Error(), m.NotificationID); err != nil {
+			if err := e.failed(ctx, tx, m, o.at, o.err.Error()); err != nil {
 				return err
 			}
-			// Move on to the member's next rule now rather than at its delay.
-			if _, err := tx.Exec(ctx, `UPDATE notifications SET due_at = ? WHERE id = (SELECT id FROM notifications
-				WHERE alert_id = ? AND user_id = ? AND status = 'pending' AND due_at > ? ORDER BY due_at LIMIT 1)`,
-				store.Micros(o.at), m.AlertID, m.UserID, store.Micros(o.at)); err != nil {
-				return err
-			}
-			entries = append(entries, alert.TimelineEntry{AlertID: m.AlertID, At: o.at, Kind: alert.KindNotifyFailed, Actor: alert.SystemActor(),
-				Text: fmt.Sprintf("%s to %s failed after %d attempts: %s", m.Channel, o.who, o.attempts, o.err)})
+			note(m, o.at, alert.KindNotifyFailed, fmt.Sprintf("%s to %s failed after %d attempts: %s", m.Channel, o.who, o.attempts, o.err))
 		default:
 			if _, err := tx.Exec(ctx, `UPDATE notifications SET status = 'pending', claimed_by = '', due_at = ?, last_error = ? WHERE id = ?`,
 				store.Micros(o.at.Add(backoff(o.attempts))), o.err.Error(), m.NotificationID); err != nil {
 				return err
 			}
+			if o.attempts == 1 {
+				note(m, o.at, alert.KindNotifyFailed, fmt.Sprintf("%s to %s failed, retrying: %s", m.Channel, o.who, o.err))
+			}
 		}
 	}
 	if len(sent) > 0 {
-		args := append([]any{store.Micros(e.clock.Now())}, store.Args(sent)...)
+		args := append([]any{store.Micros(now)}, store.Args(sent)...)
 		if _, err := tx.Exec(ctx, `UPDATE notifications SET status = 'sent', sent_at = ?, last_error = '' WHERE id IN (`+store.Placeholders(len(sent))+`)`, args...); err != nil {
 			return err
 		}
@@ -192,4 +310,16 @@ func (e *Engine) recordAll(ctx context.Context, tx *store.Tx, outs []outcome) er
 		}
 	}
 	return alert.AppendTimelines(ctx, tx, entries)
+}
+
+// failed gives a message up and moves on to the member's next rule now
+// rather than at its delay.
+func (e *Engine) failed(ctx context.Context, tx *store.Tx, m notify.Message, at time.Time, why string) error {
+	if _, err := tx.Exec(ctx, `UPDATE notifications SET status = 'failed', last_error = ? WHERE id = ?`, why, m.NotificationID); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `UPDATE notifications SET due_at = ? WHERE id = (SELECT id FROM notifications
+		WHERE alert_id = ? AND user_id = ? AND status = 'pending' AND due_at > ? ORDER BY due_at LIMIT 1)`,
+		store.Micros(at), m.AlertID, m.UserID, store.Micros(at))
+	return err
 }

@@ -35,6 +35,7 @@ type Engine struct {
 	id       string
 	poll     time.Duration
 	wake     chan struct{}
+	opt      Options
 	// lastHandoffs is when duty changes were last looked at; only the
 	// goroutine running RunOnce touches it.
 	lastHandoffs time.Time
@@ -46,6 +47,28 @@ type Options struct {
 	InstanceID string
 	// Poll is the longest the engine sleeps between looks for due work.
 	Poll time.Duration
+	// BaseURL is where recipients reach the server, for links in messages.
+	BaseURL string
+	// Actions signs the acknowledge/close/escalate links of messages.
+	Actions ActionIssuer
+	// ReplyCodes gives alerts their short codes for SMS replies.
+	ReplyCodes ReplyCoder
+	// Limits bound messages per contact method (default
+	// notify.DefaultLimits).
+	Limits notify.Limits
+	// Updates, when set, is called for alerts whose status changed so chat
+	// messages already sent can show it.
+	Updates func(channel string) (notify.Updater, bool)
+}
+
+// ActionIssuer signs an action for the recipient of a notification.
+type ActionIssuer interface {
+	Issue(notificationID, alertID, userID, action string) string
+}
+
+// ReplyCoder returns the code that names an alert in replies from address.
+type ReplyCoder interface {
+	CodeFor(ctx context.Context, address, alertID, userID string) (string, error)
 }
 
 // New returns an engine.
@@ -56,7 +79,10 @@ func New(db *store.DB, c clock.Clock, teams *team.Service, duties *duty.Service,
 	if opt.InstanceID == "" {
 		opt.InstanceID = store.NewID()
 	}
-	return &Engine{db: db, clock: c, teams: teams, duty: duties, channels: channels, log: log, id: opt.InstanceID, poll: opt.Poll, wake: make(chan struct{}, 1)}
+	if opt.Limits == nil {
+		opt.Limits = notify.DefaultLimits()
+	}
+	return &Engine{db: db, clock: c, teams: teams, duty: duties, channels: channels, log: log, id: opt.InstanceID, poll: opt.Poll, wake: make(chan struct{}, 1), opt: opt}
 }
 
 // Wake makes a running engine look for work now (after a new alert).

@@ -2,6 +2,8 @@ package team
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"net/mail"
 	"net/url"
@@ -20,6 +22,20 @@ type ContactMethod struct {
 	Address   string    `json:"address"`
 	Label     string    `json:"label"`
 	CreatedAt time.Time `json:"createdAt"`
+	// Verified is false until the member confirms the code sent to the
+	// address (SMS, voice, email); until then nothing else is sent there.
+	Verified   bool       `json:"verified"`
+	VerifiedAt *time.Time `json:"verifiedAt,omitempty"`
+	// OptedOutAt is when the number replied STOP.
+	OptedOutAt *time.Time `json:"optedOutAt,omitempty"`
+}
+
+// NeedsVerification reports whether addresses on channel must be verified
+// before use: those that reach a person directly, where a typo would wake
+// a stranger. Push subscriptions prove themselves; chat and webhook URLs
+// are checked by a test message.
+func NeedsVerification(channel string) bool {
+	return channel == "sms" || channel == "voice" || channel == "email"
 }
 
 // Channels a contact method can use.
@@ -99,8 +115,13 @@ func (s *Service) AddContactMethod(ctx context.Context, userID, channel, address
 		return ContactMethod{}, err
 	}
 	c := ContactMethod{ID: store.NewID(), UserID: userID, Channel: channel, Address: addr, Label: strings.TrimSpace(label), CreatedAt: s.clock.Now()}
-	_, err = s.db.Exec(ctx, `INSERT INTO contact_methods (id, user_id, channel, address, label, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		c.ID, c.UserID, c.Channel, c.Address, c.Label, store.Micros(c.CreatedAt))
+	var verified *int64
+	if !NeedsVerification(channel) {
+		v := store.Micros(c.CreatedAt)
+		verified, c.Verified, c.VerifiedAt = &v, true, &c.CreatedAt
+	}
+	_, err = s.db.Exec(ctx, `INSERT INTO contact_methods (id, user_id, channel, address, label, created_at, verified_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		c.ID, c.UserID, c.Channel, c.Address, c.Label, store.Micros(c.CreatedAt), verified)
 	if store.IsUniqueViolation(err) {
 		return ContactMethod{}, apperr.New(apperr.Conflict, "this %s address is already stored", channel)
 	}
@@ -115,19 +136,17 @@ func (s *Service) ContactMethods(ctx context.Context, userID string) ([]ContactM
 	if _, err := s.User(ctx, userID); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.Query(ctx, `SELECT id, user_id, channel, address, label, created_at FROM contact_methods WHERE user_id = ? ORDER BY created_at`, userID)
+	rows, err := s.db.Query(ctx, `SELECT `+contactColumns+` FROM contact_methods WHERE user_id = ? ORDER BY created_at`, userID)
 	if err != nil {
 		return nil, fmt.Errorf("list contact methods: %w", err)
 	}
 	defer rows.Close()
 	out := []ContactMethod{}
 	for rows.Next() {
-		var c ContactMethod
-		var created int64
-		if err := rows.Scan(&c.ID, &c.UserID, &c.Channel, &c.Address, &c.Label, &created); err != nil {
-			return nil, fmt.Errorf("scan contact method: %w", err)
+		c, err := scanContact(rows)
+		if err != nil {
+			return nil, err
 		}
-		c.CreatedAt = store.FromMicros(created)
 		out = append(out, c)
 	}
 	return out, rows.Err()
@@ -143,4 +162,28 @@ func (s *Service) DeleteContactMethod(ctx context.Context, userID, id string) er
 		return apperr.New(apperr.NotFound, "contact method %s not found", id)
 	}
 	return nil
+}
+
+const contactColumns = `id, user_id, channel, address, label, created_at, verified_at, opted_out_at`
+
+func scanContact(r interface{ Scan(...any) error }) (ContactMethod, error) {
+	var c ContactMethod
+	var created int64
+	var verified, opted *int64
+	if err := r.Scan(&c.ID, &c.UserID, &c.Channel, &c.Address, &c.Label, &created, &verified, &opted); err != nil {
+		return ContactMethod{}, fmt.Errorf("scan contact method: %w", err)
+	}
+	c.CreatedAt = store.FromMicros(created)
+	c.VerifiedAt, c.OptedOutAt = store.OptTime(verified), store.OptTime(opted)
+	c.Verified = c.VerifiedAt != nil
+	return c, nil
+}
+
+// ContactMethod returns one of the user's addresses.
+func (s *Service) ContactMethod(ctx context.Context, userID, id string) (ContactMethod, error) {
+	c, err := scanContact(s.db.QueryRow(ctx, `SELECT `+contactColumns+` FROM contact_methods WHERE id = ? AND user_id = ?`, id, userID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return ContactMethod{}, apperr.New(apperr.NotFound, "contact method %s not found", id)
+	}
+	return c, err
 }

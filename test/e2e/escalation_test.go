@@ -59,9 +59,11 @@ func TestEscalationOverHTTPWithAFakeClock(t *testing.T) {
 			_, key, _ := a.Teams.CreateAPIKey(ctx, u.ID, "")
 			a.Teams.AddMember(ctx, tm.ID, u.ID, team.RoleResponder)
 			for _, c := range [][2]string{{"push", "device-1"}, {"sms", "+4915112345678"}, {"voice", "+4915112345678"}} {
-				if _, err := a.Teams.AddContactMethod(ctx, u.ID, c[0], c[1], ""); err != nil {
+				cm, err := a.Teams.AddContactMethod(ctx, u.ID, c[0], c[1], "")
+				if err != nil {
 					t.Fatal(err)
 				}
+				a.Teams.MarkVerified(ctx, u.ID, cm.ID)
 			}
 			a.Teams.SetTeamRules(ctx, tm.ID, []team.TeamRule{{Channel: "push"}, {Channel: "sms", DelaySeconds: 120}, {Channel: "voice", DelaySeconds: 300}})
 			if _, err := a.Duty.PunchIn(ctx, tm.ID, u.ID, false); err != nil {
