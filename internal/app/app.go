@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/lastmile/lastmile/internal/alert"
@@ -16,7 +17,8 @@ import (
 	"github.com/lastmile/lastmile/internal/httpapi"
 	"github.com/lastmile/lastmile/internal/ingest"
 	"github.com/lastmile/lastmile/internal/notify"
-	"github.com/lastmile/lastmile/internal/notify/webhook"
+	"github.com/lastmile/lastmile/internal/notify/action"
+	"github.com/lastmile/lastmile/internal/notify/push"
 	"github.com/lastmile/lastmile/internal/store"
 	"github.com/lastmile/lastmile/internal/team"
 )
@@ -38,6 +40,9 @@ type App struct {
 	Engine  *engine.Engine
 	stopEng context.CancelFunc
 	engDone chan struct{}
+	// channels is the channel subsystem (providers, tokens, answers,
+	// outbound webhooks).
+	channels *channels
 }
 
 // OpenStore opens and, if asked, migrates the database.
@@ -64,7 +69,8 @@ func OpenStore(ctx context.Context, cfg Config, log *slog.Logger, c clock.Clock)
 }
 
 // New opens the database and builds the services; Start begins serving.
-// Channels, if given, replace the log channels that stand in for real ones.
+// Channels, if given, replace the providers' channels of the same names
+// (tests use recorders).
 func New(ctx context.Context, cfg Config, log *slog.Logger, c clock.Clock, channels ...notify.Channel) (*App, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -79,40 +85,53 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, c clock.Clock, chann
 	a.Teams = team.NewService(db, c)
 	a.Alerts = alert.NewService(db, a.batch, c, a.Teams)
 	a.Duty = duty.NewService(db, c, a.Teams)
-	if channels == nil {
-		channels = append(channels, webhook.New(webhook.Options{Secret: []byte(cfg.WebhookSecret), AllowPrivate: cfg.AllowPrivateWebhooks}))
-		// Until the other channels are configured, their messages go to
-		// the log.
-		for _, name := range []string{"push", "ntfy", "sms", "voice", "email", "teams", "slack"} {
-			channels = append(channels, notify.NewLog(name, log))
+	fail := func(err error) (*App, error) {
+		if a.ln != nil {
+			a.ln.Close()
 		}
-	}
-	a.Engine = engine.New(db, c, a.Teams, a.Duty, notify.NewRegistry(channels...), log, engine.Options{})
-	if err := a.Alerts.Prepare(ctx); err != nil {
 		a.batch.Close()
 		db.Close()
 		return nil, err
+	}
+	// Listen now: links in messages need the address when no base URL is
+	// configured.
+	if a.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
+		return fail(fmt.Errorf("listen on %s: %w", cfg.Listen, err))
+	}
+	if err := a.buildChannels(ctx, a.BaseURL(), channels); err != nil {
+		return fail(err)
+	}
+	a.Engine = engine.New(db, c, a.Teams, a.Duty, a.channels.registry, log, engine.Options{
+		BaseURL:    a.BaseURL(),
+		Actions:    action.Issuer{Tokens: a.channels.tokens},
+		ReplyCodes: a.channels.inbound,
+		Limits:     a.channels.limits,
+		Updates:    a.channels.settings.Updater,
+	})
+	if err := a.Alerts.Prepare(ctx); err != nil {
+		return fail(err)
 	}
 	return a, nil
 }
 
 // Start listens and serves in the background.
 func (a *App) Start() error {
-	ln, err := net.Listen("tcp", a.cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", a.cfg.Listen, err)
-	}
-	a.ln = ln
+	ln := a.ln
 	base := a.BaseURL()
+	ctx, cancel := context.WithCancel(context.Background())
+	a.stopEng, a.engDone = cancel, make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() { a.housekeeping(ctx, !a.cfg.NoEngine) })
 	if !a.cfg.NoEngine {
-		ctx, cancel := context.WithCancel(context.Background())
-		a.stopEng, a.engDone = cancel, make(chan struct{})
-		go func() {
-			defer close(a.engDone)
-			a.Engine.Run(ctx)
-		}()
+		wg.Go(func() { a.Engine.Run(ctx) })
 	}
-	api := httpapi.New(httpapi.Config{BaseURL: base, MaxBodyBytes: a.cfg.MaxBodyBytes, Limits: ingest.DefaultLimits, Metrics: a.metrics.reg, Wake: a.Engine.Wake},
+	go func() {
+		wg.Wait()
+		close(a.engDone)
+	}()
+	api := httpapi.New(httpapi.Config{BaseURL: base, MaxBodyBytes: a.cfg.MaxBodyBytes, Limits: ingest.DefaultLimits, Metrics: a.metrics.reg, Wake: a.Engine.Wake,
+		Channels: &httpapi.Channels{Settings: a.channels.settings, Inbound: a.channels.inbound, Outbound: a.channels.outbound,
+			VAPIDPublicKey: func(ctx context.Context) (string, error) { return push.PublicKey(ctx, a.channels.keys) }}},
 		a.DB, a.Teams, a.Alerts, a.Duty, a.clock, a.log)
 	a.srv = &http.Server{
 		Handler:           api.Handler(),

@@ -10,6 +10,9 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/lastmile/lastmile/internal/notify"
+	"github.com/lastmile/lastmile/internal/seal"
 )
 
 // Config is everything `lastmile serve` can be told.
@@ -32,6 +35,13 @@ type Config struct {
 	WebhookSecret string
 	// AllowPrivateWebhooks lets webhook targets be internal addresses.
 	AllowPrivateWebhooks bool
+	// EncryptionKey seals stored secrets (provider credentials, webhook
+	// secrets); EncryptionKeyFile holds it, and is created on first start
+	// when neither is given.
+	EncryptionKey     string
+	EncryptionKeyFile string
+	// ChannelLimits replaces the default per-address message limits.
+	ChannelLimits string
 }
 
 // DefaultDatabaseURL is an SQLite file in the working directory.
@@ -57,7 +67,10 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 20*time.Second, "how long a graceful stop waits for requests in flight")
 	fs.BoolVar(&c.NoEngine, "api-only", false, "serve the API only; plan and send no notifications (other instances on the database do)")
 	fs.StringVar(&c.WebhookSecret, "webhook-secret", "", "secret that signs outbound notification webhooks (X-Lastmile-Signature); prefer LASTMILE_WEBHOOK_SECRET_FILE")
-	fs.BoolVar(&c.AllowPrivateWebhooks, "allow-private-webhooks", false, "let notification webhooks go to private, loopback and link-local addresses")
+	fs.BoolVar(&c.AllowPrivateWebhooks, "allow-private-webhooks", false, "let webhooks and chat URLs members or team admins enter go to private, loopback and link-local addresses")
+	fs.StringVar(&c.EncryptionKey, "encryption-key", "", "32-byte key (base64) that encrypts stored credentials; prefer LASTMILE_ENCRYPTION_KEY_FILE")
+	fs.StringVar(&c.EncryptionKeyFile, "encryption-key-file", "lastmile.key", "file holding the encryption key; created with a new key on first start if missing")
+	fs.StringVar(&c.ChannelLimits, "channel-limits", "", "per-address message limits replacing the defaults, e.g. \"sms=1/1m,5/15m,11/1h;push=20/1m\"")
 }
 
 // ApplyEnv sets every flag that was not given on the command line from its
@@ -117,6 +130,14 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxBodyBytes < 1<<20 {
 		errs = append(errs, errors.New("--max-body-bytes must be at least 1048576"))
+	}
+	if c.EncryptionKey != "" {
+		if _, err := seal.ParseKey(c.EncryptionKey); err != nil {
+			errs = append(errs, fmt.Errorf("--encryption-key: %w", err))
+		}
+	}
+	if _, err := notify.ParseLimits(c.ChannelLimits); err != nil {
+		errs = append(errs, fmt.Errorf("--channel-limits: %w", err))
 	}
 	if c.DBMaxConns < 2 {
 		// Migrations on PostgreSQL hold one connection for their lock.

@@ -58,6 +58,7 @@ func TestApplyEnvSetsUnsetFlags(t *testing.T) {
 		MaxBodyBytes:              2 << 20,
 		Migrate:                   false,
 		ShutdownTimeout:           5 * time.Second,
+		EncryptionKeyFile:         "lastmile.key",
 	}
 	if *c != want {
 		t.Fatalf("config after ApplyEnv = %+v\nwant %+v", *c, want)

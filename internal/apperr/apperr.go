@@ -22,7 +22,9 @@ const (
 	TooLarge     Kind = "too_large"    // the body or a part of it is too big
 	Unsupported  Kind = "unsupported"  // unsupported media type
 	BadMethod    Kind = "method_not_allowed"
-	Internal     Kind = "internal" // our fault; details are logged, not shown
+	Unavailable  Kind = "unavailable" // not set up or not reachable right now
+	Upstream     Kind = "upstream"    // a provider (Twilio, SMTP, …) refused or failed; Message says how
+	Internal     Kind = "internal"    // our fault; details are logged, not shown
 )
 
 // Error is an error with a kind and a message safe to show to the client.

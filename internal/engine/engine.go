@@ -125,6 +125,7 @@ func (e *Engine) RunOnce(ctx context.Context) error {
 		{"duty handoffs", e.handoffs},
 		{"come on duty", e.joiners},
 		{"dispatch", e.dispatchAll},
+		{"status updates", e.updates},
 	}
 	for _, s := range steps {
 		if err := s.fn(ctx); err != nil {

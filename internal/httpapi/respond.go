@@ -38,6 +38,10 @@ func statusOf(k apperr.Kind) int {
 		return http.StatusUnsupportedMediaType
 	case apperr.BadMethod:
 		return http.StatusMethodNotAllowed
+	case apperr.Unavailable:
+		return http.StatusServiceUnavailable
+	case apperr.Upstream:
+		return http.StatusBadGateway
 	}
 	return http.StatusInternalServerError
 }

@@ -40,6 +40,29 @@ func (s *Server) routes() []route {
 		h("GET", "/api/v1/users/{id}/contact-methods", s.authed(s.listContactMethods)),
 		h("POST", "/api/v1/users/{id}/contact-methods", s.authed(s.addContactMethod)),
 		h("DELETE", "/api/v1/users/{id}/contact-methods/{methodId}", s.authed(s.deleteContactMethod)),
+		h("POST", "/api/v1/users/{id}/contact-methods/{methodId}/send-code", s.authed(s.sendVerificationCode)),
+		h("POST", "/api/v1/users/{id}/contact-methods/{methodId}/verify", s.authed(s.verifyContactMethod)),
+		h("POST", "/api/v1/users/{id}/contact-methods/{methodId}/test", s.authed(s.testContactMethod)),
+
+		// Channel providers (instance administrators), push keys, provider
+		// callbacks and the action links in notifications.
+		h("GET", "/api/v1/channels", s.admin(s.listChannels)),
+		h("GET", "/api/v1/channels/{provider}", s.admin(s.getChannel)),
+		h("PUT", "/api/v1/channels/{provider}", s.admin(s.putChannel)),
+		h("POST", "/api/v1/channels/{provider}/check", s.admin(s.checkChannel)),
+		h("POST", "/api/v1/channels/{provider}/test", s.admin(s.testChannel)),
+		h("GET", "/api/v1/teams/{id}/outbound-webhooks", s.authed(s.listOutbound)),
+		h("POST", "/api/v1/teams/{id}/outbound-webhooks", s.authed(s.createOutbound)),
+		h("GET", "/api/v1/teams/{id}/outbound-webhooks/{webhookId}", s.authed(s.getOutbound)),
+		h("PATCH", "/api/v1/teams/{id}/outbound-webhooks/{webhookId}", s.authed(s.updateOutbound)),
+		h("DELETE", "/api/v1/teams/{id}/outbound-webhooks/{webhookId}", s.authed(s.deleteOutbound)),
+		h("POST", "/api/v1/teams/{id}/outbound-webhooks/{webhookId}/rotate-secret", s.authed(s.rotateOutboundSecret)),
+		h("POST", "/api/v1/teams/{id}/outbound-webhooks/{webhookId}/test", s.authed(s.testOutbound)),
+		h("GET", "/api/v1/teams/{id}/outbound-webhooks/{webhookId}/deliveries", s.authed(s.listOutboundDeliveries)),
+		h("GET", "/api/v1/push/vapid-public-key", s.authed(s.vapidPublicKey)),
+		h("POST", "/callbacks/{provider}/{path...}", s.callback),
+		h("GET", "/actions/{token}", s.actionForm),
+		h("POST", "/actions/{token}", s.actionDo),
 
 		// Teams, members, categories.
 		h("GET", "/api/v1/teams", s.authed(s.listTeams)),

@@ -39,6 +39,8 @@ type Config struct {
 	// Wake, if set, is called after a change that gives the notification
 	// engine work (a new alert, an undo), so it acts at once.
 	Wake func()
+	// Channels serves provider settings, callbacks and action links.
+	Channels *Channels
 }
 
 // Server holds the handlers' dependencies.

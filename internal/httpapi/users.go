@@ -2,8 +2,10 @@ package httpapi
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/lastmile/lastmile/internal/apperr"
+	"github.com/lastmile/lastmile/internal/notify"
 	"github.com/lastmile/lastmile/internal/team"
 )
 
@@ -175,17 +177,125 @@ func (s *Server) addContactMethod(w http.ResponseWriter, r *http.Request, p *pri
 		Channel string `json:"channel"`
 		Address string `json:"address"`
 		Label   string `json:"label"`
+		// Verified lets an instance administrator store an address they
+		// confirmed another way, without a code.
+		Verified bool `json:"verified"`
 	}
 	if err := decode(w, r, &req); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	cm, err := s.teams.AddContactMethod(r.Context(), id, req.Channel, req.Address, req.Label)
+	if req.Verified && !p.user.IsAdmin {
+		s.writeError(w, r, apperr.New(apperr.Forbidden, "only administrators may store an address as verified; others confirm a code"))
+		return
+	}
+	addr := req.Address
+	if s.cfg.Channels != nil && s.cfg.Channels.Settings != nil {
+		var err error
+		if addr, err = s.cfg.Channels.Settings.ValidateAddress(strings.ToLower(strings.TrimSpace(req.Channel)), req.Address); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	cm, err := s.teams.AddContactMethod(r.Context(), id, req.Channel, addr, req.Label)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, cm)
+	out := struct {
+		team.ContactMethod
+		VerificationSent  bool   `json:"verificationSent,omitempty"`
+		VerificationError string `json:"verificationError,omitempty"`
+	}{ContactMethod: cm}
+	switch {
+	case req.Verified && !cm.Verified:
+		if out.ContactMethod, err = s.teams.MarkVerified(r.Context(), id, cm.ID); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	case !cm.Verified:
+		// Send the first code at once; if that fails the address is kept
+		// and the member can ask again once the channel works.
+		if err := s.startVerification(r, id, cm.ID); err != nil {
+			out.VerificationError = plainError(err)
+		} else {
+			out.VerificationSent = true
+		}
+	}
+	writeJSON(w, http.StatusCreated, out)
+}
+
+func (s *Server) startVerification(r *http.Request, userID, id string) error {
+	cm, code, err := s.teams.StartVerification(r.Context(), userID, id)
+	if err != nil {
+		return err
+	}
+	return s.sendVerification(r.Context(), cm, code)
+}
+
+func (s *Server) sendVerificationCode(w http.ResponseWriter, r *http.Request, p *principal) {
+	id := r.PathValue("id")
+	if err := selfOrAdmin(p, id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.startVerification(r, id, r.PathValue("methodId")); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"verificationSent": true, "expiresInSeconds": 600})
+}
+
+func (s *Server) verifyContactMethod(w http.ResponseWriter, r *http.Request, p *principal) {
+	id := r.PathValue("id")
+	if err := selfOrAdmin(p, id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var req struct {
+		Code string `json:"code"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	cm, err := s.teams.Verify(r.Context(), id, r.PathValue("methodId"), strings.TrimSpace(req.Code))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, cm)
+}
+
+// testContactMethod sends a test notification to one of the member's
+// verified addresses.
+func (s *Server) testContactMethod(w http.ResponseWriter, r *http.Request, p *principal) {
+	id := r.PathValue("id")
+	if err := selfOrAdmin(p, id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.channelsReady(); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	cm, err := s.teams.ContactMethod(r.Context(), id, r.PathValue("methodId"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if !cm.Verified {
+		s.writeError(w, r, apperr.New(apperr.Conflict, "verify this address first"))
+		return
+	}
+	pid, err := s.cfg.Channels.Settings.Send(r.Context(), notify.Message{Channel: cm.Channel, Address: cm.Address, Kind: notify.KindTest, UserID: id,
+		NotificationID: "test-" + requestID(r.Context()), Title: "lastmile test notification", Severity: "info",
+		Text: "This is a test from lastmile. If you can read it, alerts reach you here."})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"sent": true, "providerId": pid})
 }
 
 func (s *Server) deleteContactMethod(w http.ResponseWriter, r *http.Request, p *principal) {

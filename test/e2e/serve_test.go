@@ -19,7 +19,7 @@ import (
 func config(dbURL string) app.Config {
 	return app.Config{Listen: "127.0.0.1:0", DatabaseURL: dbURL, LogLevel: "info", LogFormat: "text",
 		SQLiteSynchronous: "full", PostgresSynchronousCommit: "on", DBMaxConns: 4, MaxBodyBytes: 25 << 20,
-		Migrate: true, ShutdownTimeout: 10 * time.Second}
+		Migrate: true, ShutdownTimeout: 10 * time.Second, EncryptionKey: "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="}
 }
 
 // Two instances share one database: either accepts events, dedup holds

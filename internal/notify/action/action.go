@@ -143,3 +143,20 @@ func (t *Tokens) Purge(ctx context.Context) error {
 	_, err := t.db.Exec(ctx, `DELETE FROM used_tokens WHERE expires_at < ?`, store.Micros(t.clock.Now()))
 	return err
 }
+
+// Used reports whether a token was spent already.
+func (t *Tokens) Used(ctx context.Context, c Claims) (bool, error) {
+	var n int
+	if err := t.db.QueryRow(ctx, `SELECT COUNT(*) FROM used_tokens WHERE id = ?`, c.ID).Scan(&n); err != nil {
+		return false, fmt.Errorf("read token: %w", err)
+	}
+	return n > 0, nil
+}
+
+// Issuer adapts Tokens to the engine's signing of message actions.
+type Issuer struct{ *Tokens }
+
+// Issue signs action on alertID for the recipient of a notification.
+func (i Issuer) Issue(notificationID, alertID, userID, act string) string {
+	return i.Tokens.Issue(Claims{NotificationID: notificationID, AlertID: alertID, UserID: userID, Action: act})
+}

@@ -6,7 +6,6 @@ package inbound
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -59,17 +58,53 @@ func (s *Service) Redeem(ctx context.Context, token, note string) (notify.Result
 	return res, err
 }
 
-// Respond performs an action for the recipient of a notification.
+// Respond performs an action for the recipient of a notification. For a
+// bundle it acts on every alert the message carried.
 func (s *Service) Respond(ctx context.Context, notificationID, act, note string) (notify.Result, error) {
-	var alertID, userID string
-	err := s.db.QueryRow(ctx, `SELECT alert_id, user_id FROM notifications WHERE id = ?`, notificationID).Scan(&alertID, &userID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return notify.Result{}, apperr.New(apperr.NotFound, "this notification is not known")
-	}
+	rows, err := s.db.Query(ctx, `SELECT alert_id, user_id FROM notifications WHERE id = ? OR bundled_into = ? ORDER BY id`, notificationID, notificationID)
 	if err != nil {
 		return notify.Result{}, fmt.Errorf("read notification: %w", err)
 	}
-	return s.perform(ctx, alertID, userID, act, note)
+	type target struct{ alertID, userID string }
+	var ts []target
+	for rows.Next() {
+		var t target
+		if err := rows.Scan(&t.alertID, &t.userID); err != nil {
+			rows.Close()
+			return notify.Result{}, err
+		}
+		ts = append(ts, t)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return notify.Result{}, err
+	}
+	if len(ts) == 0 {
+		return notify.Result{}, apperr.New(apperr.NotFound, "this notification is not known")
+	}
+	if len(ts) == 1 {
+		return s.perform(ctx, ts[0].alertID, ts[0].userID, act, note)
+	}
+	done := 0
+	var last notify.Result
+	var lastErr error
+	for _, t := range ts {
+		res, err := s.perform(ctx, t.alertID, t.userID, act, note)
+		if err != nil {
+			if apperr.KindOf(err) == apperr.Internal {
+				return notify.Result{}, err
+			}
+			lastErr = err
+			continue
+		}
+		done++
+		last = res
+	}
+	if done == 0 {
+		return last, lastErr
+	}
+	last.Message = fmt.Sprintf("%s %d alerts", strings.ToUpper(past(act)[:1])+past(act)[1:], done)
+	return last, nil
 }
 
 // perform does act on an alert as userID, who must still be a member of
@@ -126,4 +161,28 @@ func short(s string) string {
 		return strings.TrimSpace(string(r[:57])) + "…"
 	}
 	return s
+}
+
+// Peeked is what a valid, unspent token would do, for a page that asks
+// to confirm.
+type Peeked struct {
+	AlertID, Action, Title string
+}
+
+// Peek checks a token without spending it and says what it would do.
+func (s *Service) Peek(ctx context.Context, token string) (Peeked, error) {
+	c, err := s.tokens.Parse(token)
+	if err != nil {
+		return Peeked{}, apperr.New(apperr.Forbidden, "%v", err)
+	}
+	if used, err := s.tokens.Used(ctx, c); err != nil {
+		return Peeked{}, err
+	} else if used {
+		return Peeked{}, apperr.New(apperr.Conflict, "%v", action.ErrUsed)
+	}
+	a, err := s.alerts.Get(ctx, c.AlertID)
+	if err != nil {
+		return Peeked{}, err
+	}
+	return Peeked{AlertID: a.ID, Action: c.Action, Title: a.Title}, nil
 }

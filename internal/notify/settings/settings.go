@@ -414,3 +414,21 @@ func keepSecrets(raw, stored json.RawMessage, secrets []string) (json.RawMessage
 	}
 	return json.Marshal(m)
 }
+
+// Send delivers one message outside any alert's plan (a test, a
+// verification code) through the channel's provider. A channel with no
+// provider configured is an error that says so, not a line in the log.
+func (s *Service) Send(ctx context.Context, m notify.Message) (string, error) {
+	c, real := s.Channel(m.Channel)
+	if !real {
+		p, _ := s.ProviderOf(m.Channel)
+		return "", apperr.New(apperr.Unavailable, "the %s channel is not configured on this server; an administrator sets up %q under /api/v1/channels", m.Channel, p.Name)
+	}
+	sctx, cancel := context.WithTimeout(ctx, checkTimeout)
+	defer cancel()
+	id, err := c.Send(sctx, m)
+	if err != nil {
+		return "", apperr.New(apperr.Upstream, "%s did not take the message: %v", m.Channel, err)
+	}
+	return id, nil
+}

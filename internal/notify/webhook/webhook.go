@@ -105,3 +105,20 @@ func (c *Channel) Send(ctx context.Context, m notify.Message) (string, error) {
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	return "", notify.Classify("webhook", resp)
 }
+
+// Provider is the webhook channel as a provider. Its signing secret and the
+// private-address rule come from the server's flags (--webhook-secret,
+// --allow-private-webhooks), so it has no settings of its own.
+func Provider(opt Options) notify.Provider {
+	return notify.Provider{
+		Name:     "webhook",
+		Channels: []string{"webhook"},
+		Build: func(raw json.RawMessage, d notify.Deps) ([]notify.Channel, error) {
+			var none struct{}
+			if err := notify.DecodeSettings(raw, &none); err != nil {
+				return nil, err
+			}
+			return []notify.Channel{New(opt)}, nil
+		},
+	}
+}
