@@ -36,6 +36,9 @@ type Engine struct {
 	poll     time.Duration
 	wake     chan struct{}
 	opt      Options
+	// more says the last cycle left due work behind (it hit a batch
+	// limit), so the next starts at once; only Run's goroutine touches it.
+	more bool
 	// lastHandoffs is when duty changes were last looked at; only the
 	// goroutine running RunOnce touches it.
 	lastHandoffs time.Time
@@ -96,8 +99,12 @@ func (e *Engine) Wake() {
 // Run works until ctx ends.
 func (e *Engine) Run(ctx context.Context) {
 	for {
+		e.more = false
 		if err := e.RunOnce(ctx); err != nil && ctx.Err() == nil {
 			e.log.Error("engine cycle failed", "err", err)
+		}
+		if e.more && ctx.Err() == nil {
+			continue
 		}
 		select {
 		case <-ctx.Done():

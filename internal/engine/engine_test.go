@@ -391,6 +391,7 @@ func BenchmarkBurst(b *testing.B) {
 				w.t = t
 				w.pushOnly()
 				w.punch("ann", false)
+				w.limits = notify.Limits{} // capacity, not the per-address limits
 				for i := range 10000 {
 					w.raise(fmt.Sprintf(`{"Title":"burst %d"}`, i))
 				}

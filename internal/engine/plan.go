@@ -92,6 +92,7 @@ func (e *Engine) planAll(ctx context.Context) error {
 	if err != nil || len(ids) == 0 {
 		return err
 	}
+	e.more = e.more || len(ids) == 1000
 	c := e.newCycle(e.clock.Now())
 	alerts, err := e.readAlerts(ctx, ids)
 	if err != nil {

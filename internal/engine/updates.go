@@ -22,8 +22,9 @@ func (e *Engine) updates(ctx context.Context) error {
 	if e.opt.Updates == nil {
 		return nil
 	}
+	// "WHERE true" settles SQLite's parsing of INSERT … SELECT … ON CONFLICT.
 	if _, err := e.db.Exec(ctx, `INSERT INTO engine_cursors (name, value) SELECT 'status_updates', COALESCE(MAX(id), 0) FROM timeline
-		ON CONFLICT (name) DO NOTHING`); err != nil {
+		WHERE true ON CONFLICT (name) DO NOTHING`); err != nil {
 		return err
 	}
 	var cursor int64
@@ -31,11 +32,11 @@ func (e *Engine) updates(ctx context.Context) error {
 		return err
 	}
 	type change struct {
-		id                                  int64
-		alertID, kind, actor, title, teamID string
-		at                                  int64
+		id                                     int64
+		alertID, kind, actor, title, text, sev string
+		at                                     int64
 	}
-	rows, err := e.db.Query(ctx, `SELECT t.id, t.alert_id, t.kind, t.actor_name, t.at, a.title FROM timeline t JOIN alerts a ON a.id = t.alert_id
+	rows, err := e.db.Query(ctx, `SELECT t.id, t.alert_id, t.kind, t.actor_name, t.at, a.title, a.text, a.severity FROM timeline t JOIN alerts a ON a.id = t.alert_id
 		WHERE t.id > ? AND t.kind IN ('acknowledged', 'unacknowledged', 'closed', 'reopened') ORDER BY t.id LIMIT 200`, cursor)
 	if err != nil {
 		return err
@@ -43,7 +44,7 @@ func (e *Engine) updates(ctx context.Context) error {
 	var cs []change
 	for rows.Next() {
 		var c change
-		if err := rows.Scan(&c.id, &c.alertID, &c.kind, &c.actor, &c.at, &c.title); err != nil {
+		if err := rows.Scan(&c.id, &c.alertID, &c.kind, &c.actor, &c.at, &c.title, &c.text, &c.sev); err != nil {
 			rows.Close()
 			return err
 		}
@@ -83,7 +84,7 @@ func (e *Engine) updates(ctx context.Context) error {
 			if !ok {
 				continue
 			}
-			up := notify.Update{AlertID: c.alertID, Title: c.title, Status: statusKinds[c.kind], By: c.actor, At: store.FromMicros(c.at), Address: t.address}
+			up := notify.Update{AlertID: c.alertID, Title: c.title, Text: c.text, Severity: c.sev, Status: statusKinds[c.kind], By: c.actor, At: store.FromMicros(c.at), Address: t.address}
 			if e.opt.BaseURL != "" {
 				up.AlertURL = e.opt.BaseURL + "/alerts/" + c.alertID
 			}

@@ -85,6 +85,8 @@ type Checker interface {
 type Update struct {
 	AlertID  string
 	Title    string
+	Text     string
+	Severity string
 	Status   string // new, acknowledged, closed
 	By       string // who changed it, for people to read
 	At       time.Time

@@ -9,6 +9,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"reflect"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -52,7 +55,50 @@ func DecodeSettings(raw json.RawMessage, v any) error {
 	if err := dec.Decode(v); err != nil {
 		return fmt.Errorf("settings: %w", err)
 	}
+	// encoding/json matches names regardless of case; settings must be
+	// spelt exactly, so "serverURL" for "serverUrl" is named, not taken.
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(raw, &fields) != nil {
+		return nil
+	}
+	known := jsonNames(reflect.TypeOf(v))
+	for name := range fields {
+		if known == nil || slices.Contains(known, name) {
+			continue
+		}
+		for _, k := range known {
+			if strings.EqualFold(k, name) {
+				return fmt.Errorf("settings: unknown field %q; did you mean %q?", name, k)
+			}
+		}
+		return fmt.Errorf("settings: unknown field %q", name)
+	}
 	return nil
+}
+
+// jsonNames lists the JSON names of a struct's fields (nil if t is not a
+// pointer to a struct).
+func jsonNames(t reflect.Type) []string {
+	if t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
+		return nil
+	}
+	t = t.Elem()
+	names := []string{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch name {
+		case "-":
+			continue
+		case "":
+			name = f.Name
+		}
+		names = append(names, name)
+	}
+	return names
 }
 
 // Deps is what a provider's channels may use.
@@ -101,7 +147,7 @@ var ErrBlockedAddress = errors.New("target resolves to a private, loopback or li
 // address is refused too.
 func GuardedClient(allowPrivate bool, timeout time.Duration) *http.Client {
 	dialer := &net.Dialer{Timeout: timeout, Control: guard(allowPrivate)}
-	tr := &http.Transport{DialContext: dialer.DialContext, TLSHandshakeTimeout: timeout, ResponseHeaderTimeout: timeout, MaxIdleConnsPerHost: 4, Proxy: nil}
+	tr := &http.Transport{DialContext: dialer.DialContext, TLSHandshakeTimeout: timeout, ResponseHeaderTimeout: timeout, MaxIdleConnsPerHost: 32, Proxy: nil}
 	return &http.Client{Transport: tr, Timeout: timeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }

@@ -396,3 +396,35 @@ func TestPrune(t *testing.T) {
 		}
 	})
 }
+
+// A secret that no longer opens (the server's key changed, or it was
+// copied from another row) is not used, and the webhook says so.
+func TestUnreadableSecret(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db)
+		h, _ := w.hook(w.ops.ID)
+		other, _ := w.hook(w.dev.ID)
+		if _, err := db.Exec(w.ctx, `UPDATE team_webhooks SET secret = (SELECT secret FROM team_webhooks WHERE id = ?) WHERE id = ?`, other.ID, h.ID); err != nil {
+			t.Fatal(err)
+		}
+		w.raise(`{"title": "A"}`)
+		w.run()
+		if n := len(w.rcv.got()); n != 0 {
+			t.Fatalf("sent %d", n)
+		}
+		d := w.deliveries(h)[0]
+		got, _ := w.svc.Get(w.ctx, w.ops.ID, h.ID)
+		if d.Status != "failed" || !strings.Contains(d.LastError, "rotate the webhook's secret") || got.LastStatus != "failed" || got.LastError != d.LastError {
+			t.Errorf("delivery %+v, webhook %+v", d, got)
+		}
+		// Rotating fixes it.
+		if _, err := w.svc.RotateSecret(w.ctx, w.ops.ID, h.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.svc.SendTest(w.ctx, w.ops.ID, h.ID); err != nil {
+			t.Fatal(err)
+		}
+		w.run()
+		w.rcv.only(t, 0)
+	})
+}

@@ -42,7 +42,7 @@ type (
 	userRow struct{ id, name, email string }
 )
 
-// batch is what prepare read for one batch.
+// batch is what load read for one batch of jobs.
 type batch struct {
 	hooks   map[string]*hook
 	entries map[int64]entry

@@ -31,7 +31,8 @@ func (d *Deliverer) post(ctx context.Context, j *job) {
 	j.attempted = true
 	req, err := http.NewRequestWithContext(sctx, http.MethodPost, j.hook.URL, bytes.NewReader(j.body))
 	if err != nil {
-		j.res, j.err, j.at = resFailed, "the webhook URL cannot be used: "+err.Error(), d.clock.Now()
+		// The error would quote the URL, which may hold a token.
+		j.res, j.err, j.at = resFailed, "the webhook's URL cannot be used; save it again", d.clock.Now()
 		return
 	}
 	req.Header.Set("Content-Type", "application/json")

@@ -140,27 +140,35 @@ func (s *Service) Get(ctx context.Context, teamID, id string) (Webhook, error) {
 // leaves a field as it is. Events already queued for a webhook that is
 // turned off are not sent.
 func (s *Service) Update(ctx context.Context, teamID, id string, enabled *bool, events *[]int) (Webhook, error) {
+	var evJSON string
 	if events != nil {
 		ev, err := checkEvents(*events)
 		if err != nil {
 			return Webhook{}, err
 		}
 		b, _ := json.Marshal(ev)
-		if err := s.exec(ctx, id, `UPDATE team_webhooks SET events = ? WHERE id = ? AND team_id = ?`, string(b), id, teamID); err != nil {
-			return Webhook{}, err
-		}
+		evJSON = string(b)
 	}
-	if enabled != nil {
-		if err := s.exec(ctx, id, `UPDATE team_webhooks SET enabled = ? WHERE id = ? AND team_id = ?`, *enabled, id, teamID); err != nil {
-			return Webhook{}, err
+	err := s.db.InTx(ctx, func(tx *store.Tx) error {
+		if events != nil {
+			if err := exec(ctx, tx, id, `UPDATE team_webhooks SET events = ? WHERE id = ? AND team_id = ?`, evJSON, id, teamID); err != nil {
+				return err
+			}
 		}
+		if enabled != nil {
+			return exec(ctx, tx, id, `UPDATE team_webhooks SET enabled = ? WHERE id = ? AND team_id = ?`, *enabled, id, teamID)
+		}
+		return nil
+	})
+	if err != nil {
+		return Webhook{}, err
 	}
 	return s.Get(ctx, teamID, id)
 }
 
 // exec runs a statement that must change the one webhook id.
-func (s *Service) exec(ctx context.Context, id, q string, args ...any) error {
-	res, err := s.db.Exec(ctx, q, args...)
+func exec(ctx context.Context, q store.Q, id, stmt string, args ...any) error {
+	res, err := q.Exec(ctx, stmt, args...)
 	if err != nil {
 		return fmt.Errorf("change outbound webhook: %w", err)
 	}
@@ -172,7 +180,7 @@ func (s *Service) exec(ctx context.Context, id, q string, args ...any) error {
 
 // Delete removes a webhook and its queued and past deliveries.
 func (s *Service) Delete(ctx context.Context, teamID, id string) error {
-	return s.exec(ctx, id, `DELETE FROM team_webhooks WHERE id = ? AND team_id = ?`, id, teamID)
+	return exec(ctx, s.db, id, `DELETE FROM team_webhooks WHERE id = ? AND team_id = ?`, id, teamID)
 }
 
 // RotateSecret gives the webhook a new signing secret and returns it; it
@@ -180,7 +188,7 @@ func (s *Service) Delete(ctx context.Context, teamID, id string) error {
 // signed with the new secret only.
 func (s *Service) RotateSecret(ctx context.Context, teamID, id string) (string, error) {
 	secret := newSecret()
-	err := s.exec(ctx, id, `UPDATE team_webhooks SET secret = ? WHERE id = ? AND team_id = ?`, s.box.Seal([]byte(secret), sealContext(id)), id, teamID)
+	err := exec(ctx, s.db, id, `UPDATE team_webhooks SET secret = ? WHERE id = ? AND team_id = ?`, s.box.Seal([]byte(secret), sealContext(id)), id, teamID)
 	if err != nil {
 		return "", err
 	}

@@ -31,8 +31,12 @@ func renderUpdate(u notify.Update) message {
 	line := escape(statusLine(u.Status, u.By, u.At))
 	out := message{
 		Text:   truncate(line+" — "+escape(title), maxFallback),
-		Blocks: []any{header(title), contextBlock(statusBlockPrefix+"_"+u.At.UTC().Format("20060102T150405"), line)},
+		Blocks: []any{header(title)},
 	}
+	if t := strings.TrimSpace(u.Text); t != "" {
+		out.Blocks = append(out.Blocks, section(escape(t)))
+	}
+	out.Blocks = append(out.Blocks, contextBlock(statusBlockPrefix+"_"+u.At.UTC().Format("20060102T150405"), line))
 	if u.AlertURL != "" {
 		out.Blocks = append(out.Blocks, block{Type: "actions", Elements: []any{
 			button{Type: "button", ActionID: actionPrefix + "open", Text: plain("Open in lastmile"), URL: u.AlertURL},
