@@ -107,6 +107,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, c clock.Clock, chann
 		ReplyCodes: a.channels.inbound,
 		Limits:     a.channels.limits,
 		Updates:    a.channels.settings.Updater,
+		Observe:    a.channels.settings.Observe,
 	})
 	if err := a.Alerts.Prepare(ctx); err != nil {
 		return fail(err)

@@ -83,7 +83,8 @@ func (a *App) buildChannels(ctx context.Context, baseURL string, override []noti
 
 // housekeeping runs the channel subsystem's background work until ctx
 // ends: outbound webhook deliveries every second, settings changed by
-// other instances every 10 seconds, and spent tokens hourly.
+// other instances every 10 seconds, and spent tokens and old deliveries
+// hourly.
 func (a *App) housekeeping(ctx context.Context, deliver bool) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -108,6 +109,10 @@ func (a *App) housekeeping(ctx context.Context, deliver bool) {
 		if n%3600 == 0 {
 			if err := a.channels.tokens.Purge(ctx); err != nil && ctx.Err() == nil {
 				a.log.Error("purge spent tokens", "err", err)
+			}
+			// Outbound deliveries are kept 30 days for admins to look at.
+			if _, err := a.channels.deliverer.Prune(ctx, a.clock.Now().Add(-30*24*time.Hour)); err != nil && ctx.Err() == nil {
+				a.log.Error("prune outbound deliveries", "err", err)
 			}
 		}
 	}

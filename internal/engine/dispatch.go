@@ -214,6 +214,9 @@ func (e *Engine) send(ctx context.Context, o *outcome) {
 		cancel()
 	}
 	o.err, o.at = err, e.clock.Now()
+	if e.opt.Observe != nil {
+		e.opt.Observe(ctx, o.m.Channel, err)
+	}
 }
 
 // recordAll stores the outcomes and their timeline entries, grouping the

@@ -62,6 +62,9 @@ type Options struct {
 	// Updates, when set, is called for alerts whose status changed so chat
 	// messages already sent can show it.
 	Updates func(channel string) (notify.Updater, bool)
+	// Observe, when set, hears how each send went, so a provider that is
+	// failing shows so to administrators.
+	Observe func(ctx context.Context, channel string, err error)
 }
 
 // ActionIssuer signs an action for the recipient of a notification.

@@ -16,12 +16,26 @@ import (
 	"github.com/lastmile/lastmile/internal/clock"
 	"github.com/lastmile/lastmile/internal/duty"
 	"github.com/lastmile/lastmile/internal/httpapi"
+	"github.com/lastmile/lastmile/internal/notify"
+	"github.com/lastmile/lastmile/internal/notify/action"
+	"github.com/lastmile/lastmile/internal/notify/inbound"
+	"github.com/lastmile/lastmile/internal/notify/outbound"
+	"github.com/lastmile/lastmile/internal/notify/push"
+	"github.com/lastmile/lastmile/internal/notify/settings"
+	"github.com/lastmile/lastmile/internal/notify/webhook"
+	"github.com/lastmile/lastmile/internal/seal"
 	"github.com/lastmile/lastmile/internal/store"
 	"github.com/lastmile/lastmile/internal/store/storetest"
 	"github.com/lastmile/lastmile/internal/team"
 )
 
-// env is a server on a fresh database with an admin, a team and its secret.
+// testSealKey is the encryption key of every test server: fixed, so a
+// failure can be reproduced by opening the database by hand.
+const testSealKey = "lastmile-httpapi-test-key-32byte"
+
+// env is a server on a fresh database with an admin, a team and its secret,
+// and the channel subsystem with the fake provider (unconfigured until a
+// test saves its settings) and the webhook provider.
 type env struct {
 	t        *testing.T
 	srv      *httptest.Server
@@ -32,13 +46,25 @@ type env struct {
 	adminKey string
 	team     team.Team
 	secret   string
+
+	box      *seal.Box
+	keys     *settings.Keys
+	tokens   *action.Tokens
+	settings *settings.Service
+	fake     *fakeProvider
 }
+
+// envOption changes the channel subsystem before the server starts; the
+// env's database, services and clock are set when it runs.
+type envOption func(e *env, ch *httpapi.Channels)
 
 func newEnv(t *testing.T, d store.Dialect) *env {
 	return newEnvWith(t, d, httpapi.Config{})
 }
 
-func newEnvWith(t *testing.T, d store.Dialect, cfg httpapi.Config) *env {
+// newEnvWith builds an env. cfg.Channels, if nil, is the harness's channel
+// subsystem, which opts may change; one given is used as it is.
+func newEnvWith(t *testing.T, d store.Dialect, cfg httpapi.Config, opts ...envOption) *env {
 	t.Helper()
 	ctx := context.Background()
 	db := storetest.Open(t, d)
@@ -55,9 +81,15 @@ func newEnvWith(t *testing.T, d store.Dialect, cfg httpapi.Config) *env {
 		cfg.BaseURL = "http://lastmile.test"
 	}
 	duties := duty.NewService(db, c, teams)
-	srv := httptest.NewServer(httpapi.New(cfg, db, teams, alerts, duties, c, log).Handler())
-	t.Cleanup(srv.Close)
-	e := &env{t: t, srv: srv, db: db, teams: teams, alerts: alerts, clock: c}
+	e := &env{t: t, db: db, teams: teams, alerts: alerts, clock: c}
+	if cfg.Channels == nil {
+		cfg.Channels = e.channels(ctx, cfg.BaseURL, log)
+		for _, o := range opts {
+			o(e, cfg.Channels)
+		}
+	}
+	e.srv = httptest.NewServer(httpapi.New(cfg, db, teams, alerts, duties, c, log).Handler())
+	t.Cleanup(e.srv.Close)
 	admin, err := teams.CreateUser(ctx, team.NewUser{Email: "admin@example.com", IsAdmin: true})
 	if err != nil {
 		t.Fatal(err)
@@ -69,6 +101,38 @@ func newEnvWith(t *testing.T, d store.Dialect, cfg httpapi.Config) *env {
 		t.Fatal(err)
 	}
 	return e
+}
+
+// channels builds the channel subsystem as internal/app does, with the fake
+// provider and the webhook provider, outbound webhooks allowed to private
+// addresses, and the push key.
+func (e *env) channels(ctx context.Context, baseURL string, log *slog.Logger) *httpapi.Channels {
+	e.t.Helper()
+	var err error
+	if e.box, err = seal.New([]byte(testSealKey)); err != nil {
+		e.t.Fatal(err)
+	}
+	e.keys = settings.NewKeys(e.db, e.box, e.clock)
+	if e.tokens, err = action.New(ctx, e.keys, e.db, e.clock); err != nil {
+		e.t.Fatal(err)
+	}
+	in := inbound.New(e.db, e.alerts, e.teams, e.tokens, e.clock, log)
+	deps := notify.Deps{Log: log, Clock: e.clock, BaseURL: baseURL, HTTP: http.DefaultClient,
+		Guarded: notify.GuardedClient(true, 5*time.Second), Keys: e.keys, Inbound: in}
+	e.fake = &fakeProvider{}
+	e.settings = settings.New(e.db, e.box, e.clock, log, deps, notify.NewRegistry(),
+		e.fake.provider(), webhook.Provider(webhook.Options{Secret: []byte("webhook-secret"), AllowPrivate: true}))
+	if err := e.settings.Load(ctx); err != nil {
+		e.t.Fatal(err)
+	}
+	return &httpapi.Channels{
+		Settings: e.settings,
+		Inbound:  in,
+		Outbound: outbound.NewService(e.db, e.box, e.clock, outbound.Options{AllowPrivate: true, BaseURL: baseURL}),
+		VAPIDPublicKey: func(ctx context.Context) (string, error) {
+			return push.PublicKey(ctx, e.keys)
+		},
+	}
 }
 
 // eachDialect runs fn on SQLite and, when configured, PostgreSQL.

@@ -230,7 +230,13 @@ func (s *Server) startVerification(r *http.Request, userID, id string) error {
 	if err != nil {
 		return err
 	}
-	return s.sendVerification(r.Context(), cm, code)
+	if err := s.sendVerification(r.Context(), cm, code); err != nil {
+		if cerr := s.teams.CancelVerification(r.Context(), userID, id); cerr != nil {
+			s.log.Warn("forget unsent verification code", "err", cerr)
+		}
+		return err
+	}
+	return nil
 }
 
 func (s *Server) sendVerificationCode(w http.ResponseWriter, r *http.Request, p *principal) {

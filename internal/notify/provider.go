@@ -38,6 +38,11 @@ type Provider struct {
 	ValidateAddress func(channel, address string) (string, error)
 }
 
+// ErrProviderRefused marks a permanent error that is the provider's (or
+// its settings') fault, not the address's: refused credentials, a
+// suspended account. Administrators see such errors on the provider.
+var ErrProviderRefused = errors.New("the provider refused the credentials or the account")
+
 // ErrNotConfigured is returned by Build when the settings lack what the
 // provider needs (no Twilio account yet): its channels then write to the
 // log, and sending a test notification says so.

@@ -7,6 +7,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
+	"math"
 	"math/big"
 	"time"
 
@@ -43,7 +44,7 @@ func (s *Service) StartVerification(ctx context.Context, userID, id string) (Con
 	if expires != nil {
 		sentAt := store.FromMicros(*expires).Add(-verifyLifetime)
 		if wait := sentAt.Add(verifyResendAfter).Sub(now); wait > 0 {
-			return ContactMethod{}, "", apperr.New(apperr.Conflict, "a code was sent moments ago; wait %d seconds before asking for another", int(wait.Seconds())+1)
+			return ContactMethod{}, "", apperr.New(apperr.Conflict, "a code was sent moments ago; wait %d seconds before asking for another", int(math.Ceil(wait.Seconds())))
 		}
 	}
 	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
@@ -56,6 +57,13 @@ func (s *Service) StartVerification(ctx context.Context, userID, id string) (Con
 		return ContactMethod{}, "", fmt.Errorf("store verification: %w", err)
 	}
 	return c, code, nil
+}
+
+// CancelVerification forgets a code that could not be sent, so the member
+// may ask again at once.
+func (s *Service) CancelVerification(ctx context.Context, userID, id string) error {
+	_, err := s.db.Exec(ctx, `UPDATE contact_methods SET verify_hash = '', verify_expires_at = NULL, verify_attempts = 0 WHERE id = ? AND user_id = ?`, id, userID)
+	return err
 }
 
 // Verify checks a code the member typed and marks the address verified.

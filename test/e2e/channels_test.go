@@ -277,3 +277,29 @@ func TestCallKeypressAndPushAction(t *testing.T) {
 		t.Fatalf("status %v after the push action", st)
 	}
 }
+
+// When Twilio refuses the credentials at minute 2, the SMS fails, the
+// member's next rule (the call) is used at once instead of at minute 5,
+// and administrators see the provider failing in plain words.
+func TestProviderRefusalShowsAndMovesOn(t *testing.T) {
+	s := startWithChannels(t, storetest.URL(t, storetest.Dialects(t)[0]))
+	id := s.raise("db down")
+	s.until("the push", func() bool { return len(s.push.Delivered("ann")) == 1 })
+	s.tw.FailNext(401, 20003, "Authenticate")
+	s.clock.Advance(2 * time.Minute)
+	s.until("the call", func() bool { return len(s.tw.Calls()) == 1 })
+	if n := len(s.tw.Messages()); n != 0 {
+		t.Fatalf("%d SMS accepted", n)
+	}
+	tl := s.timeline(id)
+	if !strings.Contains(tl, "Twilio refused the Account SID or auth token") {
+		t.Fatalf("timeline lacks the reason: %s", tl)
+	}
+	st := s.call("GET", "/api/v1/channels/twilio", nil, 200)
+	if st["status"] != "ok" {
+		// The call went through after the refusal: the provider works again.
+		t.Fatalf("twilio status %v after a successful call", st)
+	}
+	s.tw.FailNext(401, 20003, "Authenticate")
+	s.call("POST", "/api/v1/channels/twilio/test", map[string]any{"channel": "sms", "address": annPhone}, 502)
+}

@@ -79,7 +79,7 @@ func (c *config) explain(ctx context.Context, step, rcpt string, err error) erro
 func (c *config) explainReply(step, rcpt string, reply *textproto.Error) error {
 	r := serverReply{reply}
 	if step == stepAuth && reply.Code == 535 {
-		return notify.Permanent(fmt.Errorf("the SMTP server refused the username or password (%w)", r))
+		return notify.Permanent(fmt.Errorf("the SMTP server refused the username or password (%w): %w", r, notify.ErrProviderRefused))
 	}
 	var what string
 	switch step {

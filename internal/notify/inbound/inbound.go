@@ -184,5 +184,16 @@ func (s *Service) Peek(ctx context.Context, token string) (Peeked, error) {
 	if err != nil {
 		return Peeked{}, err
 	}
+	// Say now what the POST would answer, rather than offer a button
+	// that cannot work.
+	if _, err := s.teams.Member(ctx, a.TeamID, c.UserID); err != nil {
+		return Peeked{}, apperr.New(apperr.Forbidden, "you are no longer a member of this alert's team")
+	}
+	switch {
+	case c.Action == action.Close && a.Status == alert.StatusClosed:
+		return Peeked{}, apperr.New(apperr.Conflict, "alert %q is already closed", short(a.Title))
+	case c.Action != action.Close && a.Status != alert.StatusNew:
+		return Peeked{}, apperr.New(apperr.Conflict, "alert %q is already %s", short(a.Title), a.Status)
+	}
 	return Peeked{AlertID: a.ID, Action: c.Action, Title: a.Title}, nil
 }

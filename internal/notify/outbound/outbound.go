@@ -14,17 +14,19 @@ import (
 
 // Event types, as SIGNL4 numbers them.
 const (
-	EventTest         = 1
-	EventCreated      = 200
-	EventStatus       = 201 // acknowledged, unacknowledged, closed, reopened
-	EventEscalated    = 202
-	EventAnnotated    = 203
-	EventDutyStarted  = 300
-	EventDutyEnded    = 301
-	EventPunchedIn    = 302
-	EventPunchedOut   = 303
-	maxWebhooksOfTeam = 20
+	EventTest        = 1
+	EventCreated     = 200
+	EventStatus      = 201 // acknowledged, unacknowledged, closed, reopened
+	EventEscalated   = 202
+	EventAnnotated   = 203
+	EventDutyStarted = 300
+	EventDutyEnded   = 301
+	EventPunchedIn   = 302
+	EventPunchedOut  = 303
 )
+
+// maxWebhooksOfTeam bounds the requests one event can cause.
+const maxWebhooksOfTeam = 20
 
 // eventTypes are the types a webhook can subscribe to, in order.
 var eventTypes = []int{EventTest, EventCreated, EventStatus, EventEscalated, EventAnnotated,

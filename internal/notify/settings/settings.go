@@ -58,13 +58,14 @@ type Service struct {
 
 	mu      sync.Mutex
 	built   map[string][]notify.Channel
-	version map[string]int64 // updated_at of the settings built
+	version map[string]int64  // updated_at of the settings built
+	health  map[string]string // the last error seen sending, by provider ("" fine)
 }
 
 // New returns the service. Load builds the channels.
 func New(db *store.DB, box *seal.Box, c clock.Clock, log *slog.Logger, deps notify.Deps, reg *notify.Registry, providers ...notify.Provider) *Service {
 	s := &Service{db: db, box: box, clock: c, log: log, deps: deps, reg: reg, providers: map[string]notify.Provider{},
-		built: map[string][]notify.Channel{}, version: map[string]int64{}}
+		built: map[string][]notify.Channel{}, version: map[string]int64{}, health: map[string]string{}}
 	for _, p := range providers {
 		s.providers[p.Name] = p
 	}
@@ -203,7 +204,7 @@ func (s *Service) Get(ctx context.Context, name string) (View, error) {
 
 // List returns every provider's settings, secrets masked.
 func (s *Service) List(ctx context.Context) ([]View, error) {
-	var out []View
+	out := []View{}
 	for _, name := range s.Providers() {
 		v, err := s.Get(ctx, name)
 		if err != nil {
@@ -232,7 +233,14 @@ func (s *Service) Put(ctx context.Context, name string, raw json.RawMessage, ena
 	if err != nil {
 		return View{}, apperr.New(apperr.Invalid, "settings must be a JSON object: %v", err)
 	}
-	chs, err := p.Build(merged, s.deps)
+	var chs []notify.Channel
+	if enabled {
+		chs, err = p.Build(merged, s.deps)
+	} else {
+		// Turning a provider off must work whatever its settings; they
+		// are checked when it is turned on again.
+		err = notify.DecodeSettings(merged, new(map[string]any))
+	}
 	if errors.Is(err, notify.ErrNotConfigured) {
 		return View{}, apperr.New(apperr.Invalid, "%s settings are incomplete: %v", name, err)
 	}
@@ -431,4 +439,36 @@ func (s *Service) Send(ctx context.Context, m notify.Message) (string, error) {
 		return "", apperr.New(apperr.Upstream, "%s did not take the message: %v", m.Channel, err)
 	}
 	return id, nil
+}
+
+// Observe hears how a send went and records a provider's change between
+// working and failing (only changes, so a busy channel costs no writes).
+// An address a member got wrong is not the provider failing.
+func (s *Service) Observe(ctx context.Context, channel string, err error) {
+	p, ok := s.ProviderOf(channel)
+	if !ok {
+		return
+	}
+	msg := ""
+	if err != nil {
+		if notify.IsPermanent(err) && !errors.Is(err, notify.ErrProviderRefused) {
+			return
+		}
+		msg = err.Error()
+	}
+	s.mu.Lock()
+	last, seen := s.health[p.Name]
+	s.health[p.Name] = msg
+	s.mu.Unlock()
+	if seen && last == msg {
+		return
+	}
+	if msg == "" {
+		if seen {
+			s.ReportStatus(ctx, p.Name, "ok", "")
+		}
+		return
+	}
+	s.log.Warn("channel provider is failing", "provider", p.Name, "err", msg)
+	s.ReportStatus(ctx, p.Name, "failing", msg)
 }

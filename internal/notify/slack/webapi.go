@@ -87,7 +87,7 @@ func apiError(method, code, needed, channel string) error {
 	case "ratelimited", "rate_limited", "internal_error", "fatal_error", "service_unavailable", "request_timeout", "timeout":
 		return fmt.Errorf("Slack could not handle %s just now (%s)", method, code)
 	case "invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired", "not_allowed_token_type":
-		return notify.Permanent(fmt.Errorf("Slack refused the bot token (%s): check botToken in the Slack settings", code))
+		return notify.Permanent(fmt.Errorf("Slack refused the bot token (%s): check botToken in the Slack settings: %w", code, notify.ErrProviderRefused))
 	case "missing_scope":
 		scope := ""
 		if scopeName.MatchString(needed) {

@@ -92,7 +92,7 @@ func refusal(status int, body []byte, to string) error {
 	}
 	switch e.Code {
 	case 20003:
-		return notify.Permanent(fmt.Errorf("Twilio refused the Account SID or auth token (%s): check the Twilio settings", ref))
+		return notify.Permanent(fmt.Errorf("Twilio refused the Account SID or auth token (%s): check the Twilio settings: %w", ref, notify.ErrProviderRefused))
 	case 21211, 21217, 21401, 21421:
 		return notify.Permanent(fmt.Errorf("Twilio refused the number %s: not a valid phone number (%d)", to, e.Code))
 	case 21614:
@@ -110,7 +110,7 @@ func refusal(status int, body []byte, to string) error {
 	}
 	switch {
 	case status == http.StatusUnauthorized:
-		return notify.Permanent(fmt.Errorf("Twilio refused the Account SID or auth token (%s): check the Twilio settings", ref))
+		return notify.Permanent(fmt.Errorf("Twilio refused the Account SID or auth token (%s): check the Twilio settings: %w", ref, notify.ErrProviderRefused))
 	case status == http.StatusRequestTimeout || status == http.StatusTooManyRequests || status >= 500:
 		return fmt.Errorf("Twilio is busy or unavailable, will retry (%s: %s)", ref, msg)
 	default:

@@ -96,6 +96,7 @@ CREATE TABLE webhook_deliveries (
     PRIMARY KEY (webhook_id, source, source_id)
 );
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries(status, due_at);
+CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries(webhook_id, created_at);
 
 CREATE FUNCTION webhook_timeline() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
