@@ -105,6 +105,9 @@ func (t transition) steerEngine(ctx context.Context, tx *store.Tx, id string, a 
 		stmts = append(stmts, stmt{`UPDATE alert_engine SET state = 'planning', next_escalation_at = NULL, updated_at = ? WHERE alert_id = ?
 			AND EXISTS (SELECT 1 FROM alerts WHERE id = alert_engine.alert_id AND status = 'new')`, []any{at, id}})
 	}
+	// Chat messages already sent show the alert's status: have the engine
+	// update them.
+	stmts = append(stmts, stmt{`UPDATE notifications SET update_due = ? WHERE alert_id = ? AND status = 'sent' AND channel IN (` + statusShownOn + `)`, []any{at, id}})
 	for _, st := range stmts {
 		if _, err := tx.Exec(ctx, st.q, st.args...); err != nil {
 			return fmt.Errorf("steer engine: %w", err)
@@ -112,6 +115,10 @@ func (t transition) steerEngine(ctx context.Context, tx *store.Tx, id string, a 
 	}
 	return nil
 }
+
+// statusShownOn lists the channels whose messages show an alert's status
+// and are updated when it changes.
+const statusShownOn = `'slack', 'teams'`
 
 // Transition applies a status action (acknowledge, undo-acknowledge, close,
 // undo-close) to the alert. An action that the alert's status does not allow

@@ -22,6 +22,9 @@ const (
 	sendTimeout = 30 * time.Second
 )
 
+// heldBack marks, in last_error, a message waiting for a limit.
+const heldBack = "held back by a per-address limit"
+
 // backoff is the wait before retry n (1-based): 10 s, 20 s, 40 s, …
 func backoff(n int) time.Duration { return 10 * time.Second << (n - 1) }
 
@@ -61,6 +64,7 @@ type outcome struct {
 	held     string // why it may not be sent (unverified, opted out)
 	until    time.Time
 	limit    notify.Rate // the limit that holds it back until then
+	lastErr  string      // from an earlier attempt
 	carrier  string      // the message that carries it in a bundle
 	provider string
 	err      error
@@ -136,7 +140,7 @@ func (e *Engine) dispatch(ctx context.Context, ids []string, now time.Time) erro
 // other messages only for alerts nobody has acknowledged. A contact method
 // that is not verified, or whose number sent STOP, holds its messages.
 func (e *Engine) load(ctx context.Context, ids []string) ([]outcome, error) {
-	rows, err := e.db.Query(ctx, `SELECT n.id, n.alert_id, n.team_id, n.user_id, n.contact_method_id, n.channel, n.address, n.kind, n.round, n.attempts,
+	rows, err := e.db.Query(ctx, `SELECT n.id, n.alert_id, n.team_id, n.user_id, n.contact_method_id, n.channel, n.address, n.kind, n.round, n.attempts, n.last_error,
 		a.title, a.text, a.severity, a.status, COALESCE(u.email, n.user_id), COALESCE(t.name, ''),
 		CASE WHEN n.contact_method_id = '' THEN 1 WHEN cm.id IS NULL THEN 0 WHEN cm.verified_at IS NULL THEN -1 WHEN cm.opted_out_at IS NOT NULL THEN -2 ELSE 1 END
 		FROM notifications n JOIN alerts a ON a.id = n.alert_id LEFT JOIN users u ON u.id = n.user_id LEFT JOIN teams t ON t.id = n.team_id
@@ -151,7 +155,7 @@ func (e *Engine) load(ctx context.Context, ids []string) ([]outcome, error) {
 		var o outcome
 		var status string
 		var cm int
-		if err := rows.Scan(&o.m.NotificationID, &o.m.AlertID, &o.m.TeamID, &o.m.UserID, &o.cmID, &o.m.Channel, &o.m.Address, &o.m.Kind, &o.m.Round, &o.attempts,
+		if err := rows.Scan(&o.m.NotificationID, &o.m.AlertID, &o.m.TeamID, &o.m.UserID, &o.cmID, &o.m.Channel, &o.m.Address, &o.m.Kind, &o.m.Round, &o.attempts, &o.lastErr,
 			&o.m.Title, &o.m.Text, &o.m.Severity, &status, &o.who, &o.m.TeamName, &cm); err != nil {
 			return nil, err
 		}
@@ -245,12 +249,14 @@ func (e *Engine) recordAll(ctx context.Context, tx *store.Tx, outs []outcome) er
 		case !o.until.IsZero():
 			// Held back by a limit: not an attempt. It goes out when the
 			// limit allows, bundled with whatever else waits then.
-			if _, err := tx.Exec(ctx, `UPDATE notifications SET status = 'pending', claimed_by = '', attempts = attempts - 1, due_at = ? WHERE id = ?`,
-				store.Micros(o.until), m.NotificationID); err != nil {
+			if _, err := tx.Exec(ctx, `UPDATE notifications SET status = 'pending', claimed_by = '', attempts = attempts - 1, due_at = ?, last_error = ? WHERE id = ?`,
+				store.Micros(o.until), heldBack, m.NotificationID); err != nil {
 				return err
 			}
-			note(m, now, alert.KindThrottled, fmt.Sprintf("%s to %s held back by the limit of %d per %s for one address; goes out at %s",
-				m.Channel, o.who, o.limit.N, o.limit.Per, o.until.Format("15:04:05 MST")))
+			if o.lastErr != heldBack { // once per message, however often it waits
+				note(m, now, alert.KindThrottled, fmt.Sprintf("%s to %s held back by the limit of %d per %s for one address; goes out at %s",
+					m.Channel, o.who, o.limit.N, o.limit.Per, o.until.Format("15:04:05 MST")))
+			}
 		case o.carrier != "":
 			// A bundled message shares the fate of the one carrying it.
 			c := carriers[o.carrier]

@@ -45,14 +45,22 @@ func (e *Engine) throttle(ctx context.Context, outs []outcome, now time.Time) er
 				continue
 			}
 			for k, r := range e.opt.Limits[t.channel] {
-				if sent[k] >= r.N {
+				if sent[k].n >= r.N {
+					// When the oldest message in the window leaves it, the
+					// count drops below the limit.
 					o.until, o.limit = now.Add(r.Per/time.Duration(r.N)), r
+					if !sent[k].oldest.IsZero() {
+						o.until = sent[k].oldest.Add(r.Per)
+					}
 					break
 				}
 			}
 			if o.until.IsZero() {
 				for k := range sent {
-					sent[k]++
+					sent[k].n++
+					if sent[k].oldest.IsZero() {
+						sent[k].oldest = now
+					}
 				}
 			} else if bundling {
 				// The whole group waits for the same moment.
@@ -66,9 +74,16 @@ func (e *Engine) throttle(ctx context.Context, outs []outcome, now time.Time) er
 	return nil
 }
 
+// window is how many messages a target was sent within one limit's
+// window, and when the oldest of them was sent.
+type window struct {
+	n      int
+	oldest time.Time
+}
+
 // sentCounts counts, per target, the messages sent within each of the
 // channel's limit windows, in one query.
-func (e *Engine) sentCounts(ctx context.Context, groups map[target][]*outcome, now time.Time) (map[target][]int, error) {
+func (e *Engine) sentCounts(ctx context.Context, groups map[target][]*outcome, now time.Time) (map[target][]window, error) {
 	windows := map[time.Duration]bool{}
 	var addrs []string
 	seen := map[string]bool{}
@@ -88,9 +103,10 @@ func (e *Engine) sentCounts(ctx context.Context, groups map[target][]*outcome, n
 	sort.Slice(ws, func(i, j int) bool { return ws[i] < ws[j] })
 	var cols []string
 	var args []any
+	// A message sent exactly one window ago has left the window.
 	for _, w := range ws {
-		cols = append(cols, "SUM(CASE WHEN sent_at >= ? THEN 1 ELSE 0 END)")
-		args = append(args, store.Micros(now.Add(-w)))
+		cols = append(cols, "SUM(CASE WHEN sent_at > ? THEN 1 ELSE 0 END)", "MIN(CASE WHEN sent_at > ? THEN sent_at END)")
+		args = append(args, store.Micros(now.Add(-w)), store.Micros(now.Add(-w)))
 	}
 	args = append(args, store.Micros(now.Add(-ws[len(ws)-1])))
 	args = append(args, store.Args(addrs)...)
@@ -100,27 +116,31 @@ func (e *Engine) sentCounts(ctx context.Context, groups map[target][]*outcome, n
 		return nil, fmt.Errorf("count recent messages: %w", err)
 	}
 	defer rows.Close()
-	byWindow := map[target]map[time.Duration]int{}
+	byWindow := map[target]map[time.Duration]window{}
 	for rows.Next() {
 		var t target
 		n := make([]int64, len(ws))
+		oldest := make([]*int64, len(ws))
 		dst := []any{&t.channel, &t.address}
 		for i := range n {
-			dst = append(dst, &n[i])
+			dst = append(dst, &n[i], &oldest[i])
 		}
 		if err := rows.Scan(dst...); err != nil {
 			return nil, err
 		}
-		m := map[time.Duration]int{}
+		m := map[time.Duration]window{}
 		for i, w := range ws {
-			m[w] = int(n[i])
+			m[w] = window{n: int(n[i])}
+			if oldest[i] != nil {
+				m[w] = window{n: int(n[i]), oldest: store.FromMicros(*oldest[i])}
+			}
 		}
 		byWindow[t] = m
 	}
-	out := map[target][]int{}
+	out := map[target][]window{}
 	for t := range groups {
 		rs := e.opt.Limits[t.channel]
-		c := make([]int, len(rs))
+		c := make([]window, len(rs))
 		for k, r := range rs {
 			c[k] = byWindow[t][r.Per]
 		}
@@ -153,6 +173,11 @@ func bundle(outs []outcome) {
 			alerts[o.m.AlertID] = true
 		}
 		if len(alerts) < 2 {
+			// Several members share this address (a team phone): one
+			// message for the alert reaches them all.
+			for _, o := range os[1:] {
+				o.carrier = os[0].m.NotificationID
+			}
 			continue
 		}
 		c := os[0]

@@ -8,93 +8,96 @@ import (
 	"github.com/lastmile/lastmile/internal/store"
 )
 
-// statusKinds are the timeline entries that change what a chat message
-// about the alert should show.
-var statusKinds = map[string]string{"acknowledged": "acknowledged", "unacknowledged": "new", "closed": "closed", "reopened": "new"}
-
 // updates shows status changes on chat messages already sent about an
 // alert (a Slack message loses its buttons and says who acknowledged).
-// Changes are read from the timeline past a cursor. On PostgreSQL a
-// transaction may commit a lower id after a higher one was read, so an
-// update can be missed; it is cosmetic (the alert's state is right
-// everywhere else), and never shown twice.
+// The transaction that changes an alert's status marks its sent chat
+// messages (update_due); each engine takes marked rows with a conditional
+// update, so each change is shown once, and reads the alert's status after
+// taking them, so the newest status is what is shown. With nothing marked,
+// this costs one indexed read per pass.
 func (e *Engine) updates(ctx context.Context) error {
 	if e.opt.Updates == nil {
 		return nil
 	}
-	// "WHERE true" settles SQLite's parsing of INSERT … SELECT … ON CONFLICT.
-	if _, err := e.db.Exec(ctx, `INSERT INTO engine_cursors (name, value) SELECT 'status_updates', COALESCE(MAX(id), 0) FROM timeline
-		WHERE true ON CONFLICT (name) DO NOTHING`); err != nil {
+	// A read first: most passes have nothing to do and need no write.
+	var marked int
+	if err := e.db.QueryRow(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM notifications WHERE update_due IS NOT NULL LIMIT 1) m`).Scan(&marked); err != nil || marked == 0 {
 		return err
 	}
-	var cursor int64
-	if err := e.db.QueryRow(ctx, `SELECT value FROM engine_cursors WHERE name = 'status_updates'`).Scan(&cursor); err != nil {
-		return err
-	}
-	type change struct {
-		id                                     int64
-		alertID, kind, actor, title, text, sev string
-		at                                     int64
-	}
-	rows, err := e.db.Query(ctx, `SELECT t.id, t.alert_id, t.kind, t.actor_name, t.at, a.title, a.text, a.severity FROM timeline t JOIN alerts a ON a.id = t.alert_id
-		WHERE t.id > ? AND t.kind IN ('acknowledged', 'unacknowledged', 'closed', 'reopened') ORDER BY t.id LIMIT 200`, cursor)
-	if err != nil {
-		return err
-	}
-	var cs []change
-	for rows.Next() {
-		var c change
-		if err := rows.Scan(&c.id, &c.alertID, &c.kind, &c.actor, &c.at, &c.title, &c.text, &c.sev); err != nil {
-			rows.Close()
-			return err
-		}
-		cs = append(cs, c)
-	}
-	rows.Close()
-	if len(cs) == 0 {
-		return nil
-	}
-	// Take the batch first: whichever engine moves the cursor sends these.
-	res, err := e.db.Exec(ctx, `UPDATE engine_cursors SET value = ? WHERE name = 'status_updates' AND value = ?`, cs[len(cs)-1].id, cursor)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return nil
-	}
-	for _, c := range cs {
-		rows, err := e.db.Query(ctx, `SELECT DISTINCT channel, address, provider_id FROM notifications WHERE alert_id = ? AND status = 'sent'
-			AND bundled_into = '' AND channel IN ('slack', 'teams')`, c.alertID)
+	var ids []string
+	err := e.db.InTx(ctx, func(tx *store.Tx) error {
+		rows, err := tx.Query(ctx, `UPDATE notifications SET update_due = NULL WHERE update_due IS NOT NULL AND id IN
+			(SELECT id FROM notifications WHERE update_due IS NOT NULL ORDER BY update_due LIMIT 100) RETURNING id`)
 		if err != nil {
 			return err
 		}
-		type sentTo struct{ channel, address, provider string }
-		var ts []sentTo
+		defer rows.Close()
 		for rows.Next() {
-			var s sentTo
-			if err := rows.Scan(&s.channel, &s.address, &s.provider); err != nil {
-				rows.Close()
+			var id string
+			if err := rows.Scan(&id); err != nil {
 				return err
 			}
-			ts = append(ts, s)
+			ids = append(ids, id)
 		}
-		rows.Close()
-		for _, t := range ts {
-			u, ok := e.opt.Updates(t.channel)
-			if !ok {
-				continue
-			}
-			up := notify.Update{AlertID: c.alertID, Title: c.title, Text: c.text, Severity: c.sev, Status: statusKinds[c.kind], By: c.actor, At: store.FromMicros(c.at), Address: t.address}
-			if e.opt.BaseURL != "" {
-				up.AlertURL = e.opt.BaseURL + "/alerts/" + c.alertID
-			}
-			sctx, cancel := context.WithTimeout(ctx, sendTimeout)
-			err := u.Update(sctx, t.provider, up)
-			cancel()
-			if err != nil {
-				// Cosmetic: log and go on; the alert itself is right.
-				e.log.Warn("update chat message", "channel", t.channel, "alert_id", c.alertID, "err", fmt.Sprint(err))
-			}
+		return rows.Err()
+	})
+	if err != nil || len(ids) == 0 {
+		return err
+	}
+	rows, err := e.db.Query(ctx, `SELECT n.alert_id, n.channel, n.address, n.provider_id, a.title, a.text, a.severity, a.status,
+		a.acknowledged_by, a.closed_by, a.updated_at FROM notifications n JOIN alerts a ON a.id = n.alert_id
+		WHERE n.id IN (`+store.Placeholders(len(ids))+`)`, store.Args(ids)...)
+	if err != nil {
+		return err
+	}
+	type job struct {
+		channel, provider string
+		u                 notify.Update
+	}
+	var jobs []job
+	seen := map[string]bool{}
+	for rows.Next() {
+		var j job
+		var ackBy, closeBy string
+		var at int64
+		if err := rows.Scan(&j.u.AlertID, &j.channel, &j.u.Address, &j.provider, &j.u.Title, &j.u.Text, &j.u.Severity, &j.u.Status, &ackBy, &closeBy, &at); err != nil {
+			rows.Close()
+			return err
+		}
+		// Several messages to one chat address (Teams follow-ups) show
+		// one change once.
+		k := j.channel + "\x00" + j.u.Address + "\x00" + j.provider + "\x00" + j.u.AlertID
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		switch j.u.Status {
+		case "acknowledged":
+			j.u.By = ackBy
+		case "closed":
+			j.u.By = closeBy
+		}
+		j.u.At = store.FromMicros(at)
+		if e.opt.BaseURL != "" {
+			j.u.AlertURL = e.opt.BaseURL + "/alerts/" + j.u.AlertID
+		}
+		jobs = append(jobs, j)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, j := range jobs {
+		u, ok := e.opt.Updates(j.channel)
+		if !ok {
+			continue
+		}
+		sctx, cancel := context.WithTimeout(ctx, sendTimeout)
+		err := u.Update(sctx, j.provider, j.u)
+		cancel()
+		if err != nil {
+			// Cosmetic: log and go on; the alert itself is right everywhere.
+			e.log.Warn("update chat message", "channel", j.channel, "alert_id", j.u.AlertID, "err", fmt.Sprint(err))
 		}
 	}
 	return nil

@@ -59,6 +59,10 @@ CREATE INDEX contact_methods_address ON contact_methods(channel, address);
 ALTER TABLE notifications ADD COLUMN delivery TEXT NOT NULL DEFAULT '';
 ALTER TABLE notifications ADD COLUMN delivery_at INTEGER;
 ALTER TABLE notifications ADD COLUMN bundled_into TEXT NOT NULL DEFAULT '';
+-- Set when the alert's status changes after a chat message showing it was
+-- sent, so the engine updates that message (and only then looks).
+ALTER TABLE notifications ADD COLUMN update_due INTEGER;
+CREATE INDEX notifications_update_due ON notifications(update_due) WHERE update_due IS NOT NULL;
 CREATE INDEX notifications_provider ON notifications(channel, provider_id);
 CREATE INDEX notifications_address ON notifications(address, sent_at);
 
