@@ -66,20 +66,9 @@ type button struct {
 	Color string
 }
 
-// oneLine keeps a value fit for a subject: no line breaks or controls.
-func oneLine(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if r < ' ' || r == 0x7f {
-			return ' '
-		}
-		return r
-	}, s)
-	return strings.Join(strings.Fields(s), " ")
-}
-
 // newView decides what a message says, per kind.
 func newView(m notify.Message) view {
-	v := view{Kind: m.Kind, Title: oneLine(m.Title), Severity: severityOf(m.Severity), Team: oneLine(m.TeamName), AlertURL: m.AlertURL}
+	v := view{Kind: m.Kind, Title: notify.OneLine(m.Title), Severity: severityOf(m.Severity), Team: notify.OneLine(m.TeamName), AlertURL: m.AlertURL}
 	if v.Title == "" {
 		v.Title = "(no title)"
 	}
@@ -111,7 +100,7 @@ func newView(m notify.Message) view {
 
 	switch m.Kind {
 	case notify.KindVerify:
-		v.Code = oneLine(m.Code)
+		v.Code = notify.OneLine(m.Code)
 		v.Subject = "[lastmile] Your verification code is " + v.Code
 		v.Heading, v.Title, v.Lines, v.Buttons, v.AlertURL, v.Team = "Verification", "Your lastmile verification code is "+v.Code, nil, nil, "", ""
 		v.Footer = "Someone added this address to a lastmile account. If it was not you, ignore this email."
@@ -134,7 +123,7 @@ func newView(m notify.Message) view {
 			if top == "" || severityRank[st.Name] > severityRank[top] {
 				top = st.Name
 			}
-			title := oneLine(a.Title)
+			title := notify.OneLine(a.Title)
 			if title == "" {
 				title = "(no title)"
 			}

@@ -122,9 +122,9 @@ func describe(resp *http.Response, answer []byte) string {
 	var e ntfyError
 	if json.Unmarshal(answer, &e) == nil && e.Error != "" {
 		if e.Code != 0 {
-			return fmt.Sprintf("%s (error %d)", oneLine(e.Error), e.Code)
+			return fmt.Sprintf("%s (error %d)", notify.OneLine(e.Error), e.Code)
 		}
-		return oneLine(e.Error)
+		return notify.OneLine(e.Error)
 	}
 	return resp.Status
 }

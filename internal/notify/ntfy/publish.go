@@ -58,17 +58,17 @@ func severityOf(s string) string {
 
 // build renders m for topic.
 func (c *config) build(topic string, m notify.Message) publish {
-	p := publish{Topic: topic, Title: oneLine(m.Title), Click: m.AlertURL}
+	p := publish{Topic: topic, Title: notify.OneLine(m.Title), Click: m.AlertURL}
 	sev := severityOf(m.Severity)
 	var lines []string
 	switch m.Kind {
 	case notify.KindVerify:
-		return publish{Topic: topic, Title: "lastmile verification", Message: "Your lastmile verification code is " + oneLine(m.Code), Priority: 3, Tags: []string{"key"}}
+		return publish{Topic: topic, Title: "lastmile verification", Message: "Your lastmile verification code is " + notify.OneLine(m.Code), Priority: 3, Tags: []string{"key"}}
 	case notify.KindTest:
 		p.Title, p.Priority, p.Tags = "lastmile test notification", 3, []string{"test_tube"}
 		lines = append(lines, "If you can read this, lastmile can reach you on ntfy.")
 		if m.Title != "" {
-			lines = append(lines, oneLine(m.Title))
+			lines = append(lines, notify.OneLine(m.Title))
 		}
 		if m.Text != "" {
 			lines = append(lines, m.Text)
@@ -80,7 +80,7 @@ func (c *config) build(topic string, m notify.Message) publish {
 			if top == "" || severityRank[s] > severityRank[top] {
 				top = s
 			}
-			lines = append(lines, fmt.Sprintf("• [%s] %s", s, oneLine(a.Title)))
+			lines = append(lines, fmt.Sprintf("• [%s] %s", s, notify.OneLine(a.Title)))
 		}
 		if top != "" {
 			sev = top
@@ -90,7 +90,7 @@ func (c *config) build(topic string, m notify.Message) publish {
 			p.Title = "1 new alert"
 		}
 		if m.TeamName != "" {
-			p.Title += " in Team " + oneLine(m.TeamName)
+			p.Title += " in Team " + notify.OneLine(m.TeamName)
 		}
 	default:
 		switch m.Kind {
@@ -105,7 +105,7 @@ func (c *config) build(topic string, m notify.Message) publish {
 			lines = append(lines, t)
 		}
 		if m.TeamName != "" {
-			lines = append(lines, "Team "+oneLine(m.TeamName)+" · "+sev)
+			lines = append(lines, "Team "+notify.OneLine(m.TeamName)+" · "+sev)
 		}
 	}
 	if p.Title == "" {
@@ -144,16 +144,6 @@ func (c *config) build(topic string, m notify.Message) publish {
 		p.Actions = append(p.Actions, action{Action: "view", Label: "Open", URL: m.AlertURL})
 	}
 	return p
-}
-
-func oneLine(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if r < ' ' || r == 0x7f {
-			return ' '
-		}
-		return r
-	}, s)
-	return strings.Join(strings.Fields(s), " ")
 }
 
 // truncate cuts s to at most n bytes on a character boundary.

@@ -2,11 +2,9 @@ package slack
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/lastmile/lastmile/internal/clock"
@@ -105,16 +103,4 @@ func (c *Channel) Callback(path string) http.Handler {
 		return http.HandlerFunc(c.interactive)
 	}
 	return nil
-}
-
-// transportError strips the URL from an HTTP client error: a webhook URL
-// is a credential and must not reach logs or the admin's screen.
-func transportError(what string, err error) error {
-	if errors.Is(err, notify.ErrBlockedAddress) {
-		return notify.Permanent(fmt.Errorf("%s: %w", what, notify.ErrBlockedAddress))
-	}
-	if ue, ok := errors.AsType[*url.Error](err); ok {
-		err = ue.Err
-	}
-	return fmt.Errorf("%s: %w", what, err)
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/lastmile/lastmile/internal/apperr"
+	"github.com/lastmile/lastmile/internal/notify"
 )
 
 const (
@@ -245,7 +246,7 @@ func (c *Channel) respond(ctx context.Context, responseURL string, msg message) 
 	req.Header.Set("Content-Type", "application/json; charset=utf-8")
 	resp, err := c.api.Do(req)
 	if err != nil {
-		c.log.Warn("slack: post to response_url", "err", transportError("post to response_url", err))
+		c.log.Warn("slack: post to response_url", "err", notify.TransportError("post to response_url", err))
 		return
 	}
 	defer resp.Body.Close()

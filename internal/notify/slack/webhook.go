@@ -1,12 +1,8 @@
 package slack
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -21,23 +17,11 @@ var slackCode = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
 // postWebhook posts msg to a member's incoming webhook. Slack answers 200
 // "ok", or a status with one error word.
 func (c *Channel) postWebhook(ctx context.Context, hook string, msg message) error {
-	body, err := json.Marshal(msg)
+	a, err := notify.PostJSON(ctx, c.guarded, hook, "the Slack webhook", msg, nil)
 	if err != nil {
-		return notify.Permanent(fmt.Errorf("encode Slack message: %w", err))
+		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, hook, bytes.NewReader(body))
-	if err != nil {
-		return notify.Permanent(errors.New("the Slack webhook URL is not valid"))
-	}
-	req.Header.Set("Content-Type", "application/json; charset=utf-8")
-	req.Header.Set("User-Agent", "lastmile")
-	resp, err := c.guarded.Do(req)
-	if err != nil {
-		return transportError("post to the Slack webhook", err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
-	return webhookError(resp, strings.TrimSpace(string(raw)))
+	return webhookError(a.Response(), strings.TrimSpace(string(a.Body)))
 }
 
 // webhookError maps an incoming webhook's answer to a send error.

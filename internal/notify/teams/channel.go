@@ -1,12 +1,9 @@
 package teams
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -63,30 +60,13 @@ func (c *Channel) Update(ctx context.Context, _ string, up notify.Update) error 
 }
 
 func (c *Channel) post(ctx context.Context, u *url.URL, env envelope) error {
-	body, err := json.Marshal(env)
+	// The URL's sig parameter is its credential: PostJSON keeps it out of
+	// errors.
+	a, err := notify.PostJSON(ctx, c.client, u.String(), "Teams", env, nil)
 	if err != nil {
-		return notify.Permanent(fmt.Errorf("encode Teams card: %w", err))
+		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
-	if err != nil {
-		return notify.Permanent(errors.New("the Teams webhook URL is not valid"))
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "lastmile")
-	resp, err := c.client.Do(req)
-	if err != nil {
-		// The URL's sig parameter is its credential: keep it out of errors.
-		if errors.Is(err, notify.ErrBlockedAddress) {
-			return notify.Permanent(fmt.Errorf("post to Teams: %w", notify.ErrBlockedAddress))
-		}
-		if ue, ok := errors.AsType[*url.Error](err); ok {
-			err = ue.Err
-		}
-		return fmt.Errorf("post to Teams: %w", err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 8<<10))
-	return answerError(resp, raw, isLegacy(u))
+	return answerError(a.Response(), a.Body, isLegacy(u))
 }
 
 var errorCode = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.]{0,63}$`)
