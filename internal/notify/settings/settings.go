@@ -24,9 +24,8 @@ import (
 	"github.com/lastmile/lastmile/internal/store"
 )
 
-// Masked stands for a secret in settings shown to administrators. Saving
-// it back keeps the stored secret.
-const Masked = "********"
+// Masked stands for a secret in settings shown to administrators.
+const Masked = seal.Masked
 
 // checkTimeout bounds a provider's credential check.
 const checkTimeout = 15 * time.Second
@@ -191,7 +190,7 @@ func (s *Service) Get(ctx context.Context, name string) (View, error) {
 	if err != nil {
 		return View{}, err
 	}
-	v := View{Provider: name, Channels: p.Channels, Settings: mask(r.raw, p.Secrets), Enabled: r.enabled, Status: r.status, LastError: r.lastError,
+	v := View{Provider: name, Channels: p.Channels, Settings: seal.MaskJSON(r.raw, p.Secrets), Enabled: r.enabled, Status: r.status, LastError: r.lastError,
 		CheckedAt: store.OptTime(r.checkedAt), UpdatedBy: r.updatedBy}
 	if stored {
 		t := store.FromMicros(r.updatedAt)
@@ -229,7 +228,7 @@ func (s *Service) Put(ctx context.Context, name string, raw json.RawMessage, ena
 	if err != nil {
 		return View{}, err
 	}
-	merged, err := keepSecrets(raw, old.raw, p.Secrets)
+	merged, err := seal.KeepSecrets(raw, old.raw, p.Secrets)
 	if err != nil {
 		return View{}, apperr.New(apperr.Invalid, "settings must be a JSON object: %v", err)
 	}
@@ -383,44 +382,6 @@ func hasChecker(chs []notify.Channel) bool {
 		}
 	}
 	return false
-}
-
-// mask replaces the secret fields' values.
-func mask(raw json.RawMessage, secrets []string) json.RawMessage {
-	var m map[string]json.RawMessage
-	if json.Unmarshal(raw, &m) != nil {
-		return json.RawMessage("{}")
-	}
-	for _, k := range secrets {
-		if v, ok := m[k]; ok && string(v) != `""` && string(v) != "null" {
-			m[k] = json.RawMessage(`"` + Masked + `"`)
-		}
-	}
-	out, _ := json.Marshal(m)
-	return out
-}
-
-// keepSecrets fills secret fields that are missing or masked in raw from
-// the stored settings.
-func keepSecrets(raw, stored json.RawMessage, secrets []string) (json.RawMessage, error) {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, err
-	}
-	if m == nil {
-		m = map[string]json.RawMessage{}
-	}
-	var old map[string]json.RawMessage
-	_ = json.Unmarshal(stored, &old)
-	for _, k := range secrets {
-		v, ok := m[k]
-		if (!ok || string(v) == `"`+Masked+`"`) && old[k] != nil {
-			m[k] = old[k]
-		} else if string(v) == `"`+Masked+`"` {
-			delete(m, k)
-		}
-	}
-	return json.Marshal(m)
 }
 
 // Send delivers one message outside any alert's plan (a test, a

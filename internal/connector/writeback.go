@@ -1,0 +1,158 @@
+package connector
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/lastmile/lastmile/internal/store"
+)
+
+const (
+	// maxWriteAttempts bounds the retries of one write-back.
+	maxWriteAttempts = 8
+	// staleWrite is how long a write-back may stay "sending" before
+	// another instance takes it over.
+	staleWrite = 2 * time.Minute
+)
+
+// writeBackoff is the wait before retry n: 10 s, 20 s, … capped at 30 min.
+func writeBackoff(n int) time.Duration {
+	return min(10*time.Second<<(n-1), 30*time.Minute)
+}
+
+// statusKinds change the incident when a member does them; the others
+// only feed the lifecycle log.
+var statusKinds = map[string]bool{"acknowledged": true, "unacknowledged": true, "closed": true, "reopened": true, "annotated": true}
+
+// writeBack sends the due write-backs, oldest first. Write-backs of one
+// alert go out in the order they happened: one waits while an earlier one
+// of its alert is being sent or waits for a retry, and a failure holds
+// back the rest of its alert, so "acknowledged" never lands after
+// "closed".
+func (r *Runner) writeBack(ctx context.Context) error {
+	now := r.clock.Now()
+	if _, err := r.db.Exec(ctx, `UPDATE connector_writebacks SET status = 'pending', claimed_by = '' WHERE status = 'sending' AND claimed_at < ?`,
+		store.Micros(now.Add(-staleWrite))); err != nil {
+		return err
+	}
+	rows, err := r.db.Query(ctx, `SELECT w.connector_id, c.team_id, w.timeline_id, w.alert_id, w.external_id, w.kind, w.attempts
+		FROM connector_writebacks w JOIN connectors c ON c.id = w.connector_id
+		WHERE w.status = 'pending' AND w.due_at <= ? AND NOT EXISTS (SELECT 1 FROM connector_writebacks e
+			WHERE e.connector_id = w.connector_id AND e.alert_id = w.alert_id AND e.timeline_id < w.timeline_id
+			AND (e.status = 'sending' OR (e.status = 'pending' AND e.due_at > ?)))
+		ORDER BY w.timeline_id LIMIT 100`, store.Micros(now), store.Micros(now))
+	if err != nil {
+		return err
+	}
+	type job struct {
+		connector, team, alertID, externalID, kind string
+		timeline                                   int64
+		attempts                                   int
+	}
+	var jobs []job
+	for rows.Next() {
+		var j job
+		if err := rows.Scan(&j.connector, &j.team, &j.timeline, &j.alertID, &j.externalID, &j.kind, &j.attempts); err != nil {
+			rows.Close()
+			return err
+		}
+		jobs = append(jobs, j)
+	}
+	rows.Close()
+	sources := map[string]Source{}
+	blocked := map[string]bool{} // alerts whose earlier write-back failed in this pass
+	for _, j := range jobs {
+		if blocked[j.connector+"/"+j.alertID] {
+			continue
+		}
+		res, err := r.db.Exec(ctx, `UPDATE connector_writebacks SET status = 'sending', claimed_by = ?, claimed_at = ?, attempts = attempts + 1
+			WHERE connector_id = ? AND timeline_id = ? AND status = 'pending'`, r.opt.InstanceID, store.Micros(now), j.connector, j.timeline)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			continue
+		}
+		src, ok := sources[j.connector]
+		if !ok {
+			if _, src, err = r.svc.Source(ctx, j.team, j.connector); err != nil {
+				src = nil
+			}
+			sources[j.connector] = src
+		}
+		var werr error
+		if src == nil {
+			werr = fmt.Errorf("the connector's settings do not work")
+		} else {
+			werr = r.send(ctx, src, j.externalID, j.alertID, j.kind, j.timeline)
+		}
+		if err := r.record(ctx, j.connector, j.timeline, j.attempts+1, werr); err != nil {
+			return err
+		}
+		if werr != nil {
+			blocked[j.connector+"/"+j.alertID] = true
+		}
+	}
+	return nil
+}
+
+// send writes one change back and logs it, as the connector's settings ask.
+func (r *Runner) send(ctx context.Context, src Source, externalID, alertID, kind string, timelineID int64) error {
+	c, err := r.change(ctx, alertID, kind, timelineID)
+	if err != nil {
+		return err
+	}
+	if kind == "created" || (statusKinds[kind] && c.ByUser) {
+		if err := src.Apply(ctx, externalID, c); err != nil {
+			return err
+		}
+	}
+	if lg, ok := src.(Logger); ok {
+		if err := lg.Log(ctx, externalID, c); err != nil {
+			return fmt.Errorf("lifecycle log: %w", err)
+		}
+	}
+	return nil
+}
+
+// change reads what a timeline entry says.
+func (r *Runner) change(ctx context.Context, alertID, kind string, timelineID int64) (Change, error) {
+	var actorType, actorID string
+	var at int64
+	c := Change{Kind: kind, AlertID: alertID}
+	err := r.db.QueryRow(ctx, `SELECT t.actor_type, t.actor_id, t.actor_name, t.text, t.at, a.title, COALESCE(u.email, '')
+		FROM timeline t JOIN alerts a ON a.id = t.alert_id LEFT JOIN users u ON u.id = t.actor_id AND t.actor_type = 'user'
+		WHERE t.id = ?`, timelineID).Scan(&actorType, &actorID, &c.By, &c.Text, &at, &c.Title, &c.Email)
+	if err != nil {
+		return Change{}, fmt.Errorf("read timeline entry: %w", err)
+	}
+	c.ByUser, c.At = actorType == "user", store.FromMicros(at)
+	return c, nil
+}
+
+// record stores what became of a write-back and the connector's counts.
+func (r *Runner) record(ctx context.Context, connectorID string, timelineID int64, attempts int, werr error) error {
+	now := r.clock.Now()
+	return r.db.InTx(ctx, func(tx *store.Tx) error {
+		if werr == nil {
+			if _, err := tx.Exec(ctx, `UPDATE connector_writebacks SET status = 'sent', sent_at = ?, last_error = '' WHERE connector_id = ? AND timeline_id = ?`,
+				store.Micros(now), connectorID, timelineID); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, `UPDATE connectors SET written_count = written_count + 1 WHERE id = ?`, connectorID)
+			return err
+		}
+		msg := plain(werr)
+		status, due := "pending", now.Add(writeBackoff(attempts))
+		if attempts >= maxWriteAttempts {
+			status = "failed"
+		}
+		if _, err := tx.Exec(ctx, `UPDATE connector_writebacks SET status = ?, due_at = ?, claimed_by = '', last_error = ? WHERE connector_id = ? AND timeline_id = ?`,
+			status, store.Micros(due), msg, connectorID, timelineID); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `UPDATE connectors SET write_errors = write_errors + 1, last_write_error = ? WHERE id = ?`, msg, connectorID)
+		return err
+	})
+}
