@@ -35,9 +35,9 @@ type Item struct {
 	// Open says the item passes the connector's filters (statuses,
 	// severities, products) for opening an alert. Items that do not are
 	// still returned, so changes to linked ones are followed.
-	Open bool
-	Modified   time.Time
-	Params     []ingest.Param
+	Open     bool
+	Modified time.Time
+	Params   []ingest.Param
 	// Attachments are added by Enrich (query results, linked alerts).
 	Attachments []ingest.Attachment
 	// Raw is the source's own record, stored as the alert's event.

@@ -172,7 +172,7 @@ func (r *Runner) read(ctx context.Context, c Connector, src Source) (read, creat
 
 type link struct {
 	alertID, status, owner string
-	modified                *int64
+	modified               *int64
 }
 
 func (r *Runner) link(ctx context.Context, connectorID, externalID string) (link, bool, error) {
