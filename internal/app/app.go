@@ -12,6 +12,7 @@ import (
 
 	"github.com/lastmile/lastmile/internal/alert"
 	"github.com/lastmile/lastmile/internal/clock"
+	"github.com/lastmile/lastmile/internal/connector"
 	"github.com/lastmile/lastmile/internal/duty"
 	"github.com/lastmile/lastmile/internal/engine"
 	"github.com/lastmile/lastmile/internal/httpapi"
@@ -109,6 +110,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, c clock.Clock, chann
 		Updates:    a.channels.settings.Updater,
 		Observe:    a.channels.settings.Observe,
 	})
+	a.channels.runner = connector.NewRunner(a.channels.connectors, a.Alerts, a.Teams, log, connector.RunnerOptions{Wake: a.Engine.Wake})
 	if err := a.Alerts.Prepare(ctx); err != nil {
 		return fail(err)
 	}
@@ -132,7 +134,8 @@ func (a *App) Start() error {
 	}()
 	api := httpapi.New(httpapi.Config{BaseURL: base, MaxBodyBytes: a.cfg.MaxBodyBytes, Limits: ingest.DefaultLimits, Metrics: a.metrics.reg, Wake: a.Engine.Wake,
 		Channels: &httpapi.Channels{Settings: a.channels.settings, Inbound: a.channels.inbound, Outbound: a.channels.outbound,
-			VAPIDPublicKey: func(ctx context.Context) (string, error) { return push.PublicKey(ctx, a.channels.keys) }}},
+			VAPIDPublicKey: func(ctx context.Context) (string, error) { return push.PublicKey(ctx, a.channels.keys) }},
+		Connectors: a.channels.connectors},
 		a.DB, a.Teams, a.Alerts, a.Duty, a.clock, a.log)
 	a.srv = &http.Server{
 		Handler:           api.Handler(),

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/lastmile/lastmile/internal/connector"
 	"github.com/lastmile/lastmile/internal/notify"
 	"github.com/lastmile/lastmile/internal/notify/action"
 	"github.com/lastmile/lastmile/internal/notify/email"
@@ -36,6 +37,10 @@ type channels struct {
 	outbound  *outbound.Service
 	deliverer *outbound.Deliverer
 	limits    notify.Limits
+	// connectors link teams to Sentinel and Graph security; runner polls
+	// them and writes back.
+	connectors *connector.Service
+	runner     *connector.Runner
 }
 
 func (a *App) buildChannels(ctx context.Context, baseURL string, override []notify.Channel) error {
@@ -77,6 +82,7 @@ func (a *App) buildChannels(ctx context.Context, baseURL string, override []noti
 	ch.registry.Set(override...)
 	ch.outbound = outbound.NewService(a.DB, box, a.clock, outbound.Options{AllowPrivate: a.cfg.AllowPrivateWebhooks, BaseURL: baseURL})
 	ch.deliverer = outbound.NewDeliverer(a.DB, box, a.clock, notify.GuardedClient(a.cfg.AllowPrivateWebhooks, providerTimeout), a.log, outbound.DelivererOptions{})
+	ch.connectors = connector.NewService(a.DB, box, a.clock, a.connectorKinds()...)
 	a.channels = ch
 	return nil
 }
@@ -99,6 +105,9 @@ func (a *App) housekeeping(ctx context.Context, deliver bool) {
 		if deliver {
 			if err := a.channels.deliverer.RunOnce(ctx); err != nil && ctx.Err() == nil {
 				a.log.Error("outbound webhooks", "err", err)
+			}
+			if err := a.channels.runner.RunOnce(ctx); err != nil && ctx.Err() == nil {
+				a.log.Error("connectors", "err", err)
 			}
 		}
 		if n%10 == 0 {

@@ -19,6 +19,7 @@ import (
 	"github.com/lastmile/lastmile/internal/alert"
 	"github.com/lastmile/lastmile/internal/apperr"
 	"github.com/lastmile/lastmile/internal/clock"
+	"github.com/lastmile/lastmile/internal/connector"
 	"github.com/lastmile/lastmile/internal/duty"
 	"github.com/lastmile/lastmile/internal/ingest"
 	"github.com/lastmile/lastmile/internal/store"
@@ -41,6 +42,8 @@ type Config struct {
 	Wake func()
 	// Channels serves provider settings, callbacks and action links.
 	Channels *Channels
+	// Connectors keeps the teams' Sentinel and Graph connectors.
+	Connectors *connector.Service
 }
 
 // Server holds the handlers' dependencies.
