@@ -19,6 +19,8 @@ import (
 	"github.com/lastmile/lastmile/internal/store"
 	"github.com/lastmile/lastmile/internal/store/storetest"
 	"github.com/lastmile/lastmile/internal/team"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // fake is a source whose items tests set, recording what the connector
@@ -370,6 +372,25 @@ func TestSettingsAreCheckedAndSecretsKept(t *testing.T) {
 		}
 		if _, err := w.svc.Get(w.ctx, "other-team", c.ID); err == nil {
 			t.Fatal("another team's connector was found")
+		}
+	})
+}
+
+func TestHealthIsExposedAsMetrics(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db)
+		w.src.set(w.item("inc-1", "new", w.clock.Now()))
+		w.runOnce()
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(connector.NewCollector(w.svc))
+		n, err := testutil.GatherAndCount(reg, "lastmile_connector_alerts_created_total", "lastmile_connector_up")
+		if err != nil || n != 2 {
+			t.Fatalf("%d series, %v", n, err)
+		}
+		want := fmt.Sprintf("# HELP lastmile_connector_alerts_created_total Alerts the connector opened.\n# TYPE lastmile_connector_alerts_created_total counter\n"+
+			"lastmile_connector_alerts_created_total{connector=\"Sentinel\",connector_id=%q,source=\"incidents\",team_id=%q} 1\n", w.conn.ID, w.team.ID)
+		if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "lastmile_connector_alerts_created_total"); err != nil {
+			t.Fatal(err)
 		}
 	})
 }
