@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -87,6 +88,7 @@ func (s *Service) check(kind, source string, settings json.RawMessage, poll int)
 		for n := range s.kinds {
 			names = append(names, n)
 		}
+		sort.Strings(names)
 		return Kind{}, apperr.New(apperr.Invalid, "kind %q: use %s", kind, strings.Join(names, ", "))
 	}
 	known := false
@@ -119,6 +121,11 @@ func (s *Service) Create(ctx context.Context, teamID string, n NewConnector) (Co
 	}
 	if len(n.Settings) == 0 {
 		return Connector{}, apperr.New(apperr.Invalid, "settings are missing")
+	}
+	if k, ok := s.kinds[n.Kind]; ok {
+		if p, masked := seal.HasMasked(n.Settings, k.Secrets); masked {
+			return Connector{}, apperr.New(apperr.Invalid, "settings: %s holds the mask %q, not a secret: enter the secret itself", p, seal.Masked)
+		}
 	}
 	if _, err := s.check(n.Kind, n.Source, n.Settings, n.PollSeconds); err != nil {
 		return Connector{}, err
@@ -157,7 +164,7 @@ func (s *Service) Update(ctx context.Context, teamID, id string, p Patch) (Conne
 			return Connector{}, apperr.New(apperr.Invalid, "name must have 1 to 100 characters")
 		}
 	}
-	if len(p.Settings) > 0 {
+	if len(p.Settings) > 0 && string(p.Settings) != "null" {
 		if raw, err = seal.KeepSecrets(p.Settings, raw, k.Secrets); err != nil {
 			return Connector{}, apperr.New(apperr.Invalid, "settings must be a JSON object: %v", err)
 		}

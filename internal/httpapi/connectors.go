@@ -46,6 +46,12 @@ func (s *Server) createConnector(w http.ResponseWriter, r *http.Request, p *prin
 		s.writeError(w, r, err)
 		return
 	}
+	// Instance administrators pass teamAccess for any id: without this, a
+	// wrong one fails the insert's foreign key as an internal error.
+	if _, err := s.teams.Team(r.Context(), teamID); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	c, err := cs.Create(r.Context(), teamID, req)
 	if err != nil {
 		s.writeError(w, r, err)

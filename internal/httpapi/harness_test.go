@@ -14,6 +14,7 @@ import (
 
 	"github.com/lastmile/lastmile/internal/alert"
 	"github.com/lastmile/lastmile/internal/clock"
+	"github.com/lastmile/lastmile/internal/connector"
 	"github.com/lastmile/lastmile/internal/duty"
 	"github.com/lastmile/lastmile/internal/httpapi"
 	"github.com/lastmile/lastmile/internal/notify"
@@ -34,8 +35,9 @@ import (
 const testSealKey = "lastmile-httpapi-test-key-32byte"
 
 // env is a server on a fresh database with an admin, a team and its secret,
-// and the channel subsystem with the fake provider (unconfigured until a
-// test saves its settings) and the webhook provider.
+// the channel subsystem with the fake provider (unconfigured until a test
+// saves its settings) and the webhook provider, and the connector service
+// with the fake microsoft kind.
 type env struct {
 	t        *testing.T
 	srv      *httptest.Server
@@ -52,6 +54,9 @@ type env struct {
 	tokens   *action.Tokens
 	settings *settings.Service
 	fake     *fakeProvider
+
+	connectors *connector.Service
+	msft       *fakeMicrosoft
 }
 
 // envOption changes the channel subsystem before the server starts; the
@@ -64,6 +69,8 @@ func newEnv(t *testing.T, d store.Dialect) *env {
 
 // newEnvWith builds an env. cfg.Channels, if nil, is the harness's channel
 // subsystem, which opts may change; one given is used as it is.
+// cfg.Connectors, if nil, is the harness's connector service unless an
+// option (withoutConnectors) drops it.
 func newEnvWith(t *testing.T, d store.Dialect, cfg httpapi.Config, opts ...envOption) *env {
 	t.Helper()
 	ctx := context.Background()
@@ -81,12 +88,20 @@ func newEnvWith(t *testing.T, d store.Dialect, cfg httpapi.Config, opts ...envOp
 		cfg.BaseURL = "http://lastmile.test"
 	}
 	duties := duty.NewService(db, c, teams)
-	e := &env{t: t, db: db, teams: teams, alerts: alerts, clock: c}
+	e := &env{t: t, db: db, teams: teams, alerts: alerts, clock: c, msft: &fakeMicrosoft{}}
+	var err error
+	if e.box, err = seal.New([]byte(testSealKey)); err != nil {
+		t.Fatal(err)
+	}
+	e.connectors = connector.NewService(db, e.box, c, e.msft.kind())
 	if cfg.Channels == nil {
 		cfg.Channels = e.channels(ctx, cfg.BaseURL, log)
 		for _, o := range opts {
 			o(e, cfg.Channels)
 		}
+	}
+	if cfg.Connectors == nil {
+		cfg.Connectors = e.connectors
 	}
 	e.srv = httptest.NewServer(httpapi.New(cfg, db, teams, alerts, duties, c, log).Handler())
 	t.Cleanup(e.srv.Close)
@@ -105,13 +120,10 @@ func newEnvWith(t *testing.T, d store.Dialect, cfg httpapi.Config, opts ...envOp
 
 // channels builds the channel subsystem as internal/app does, with the fake
 // provider and the webhook provider, outbound webhooks allowed to private
-// addresses, and the push key.
+// addresses, and the push key. It seals with e.box.
 func (e *env) channels(ctx context.Context, baseURL string, log *slog.Logger) *httpapi.Channels {
 	e.t.Helper()
 	var err error
-	if e.box, err = seal.New([]byte(testSealKey)); err != nil {
-		e.t.Fatal(err)
-	}
 	e.keys = settings.NewKeys(e.db, e.box, e.clock)
 	if e.tokens, err = action.New(ctx, e.keys, e.db, e.clock); err != nil {
 		e.t.Fatal(err)

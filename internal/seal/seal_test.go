@@ -55,3 +55,31 @@ func TestParseKey(t *testing.T) {
 		}
 	}
 }
+
+func TestMaskAndKeepNestedSecrets(t *testing.T) {
+	secrets := []string{"clientSecret", "log.sharedKey"}
+	stored := []byte(`{"clientId":"c","clientSecret":"s1","log":{"mode":"datacollector","sharedKey":"k1"}}`)
+	shown := string(MaskJSON(stored, secrets))
+	if strings.Contains(shown, "s1") || strings.Contains(shown, "k1") || strings.Count(shown, Masked) != 2 {
+		t.Fatalf("masked: %s", shown)
+	}
+	if p, ok := HasMasked([]byte(shown), secrets); !ok || p != "clientSecret" {
+		t.Fatalf("HasMasked = %q, %v", p, ok)
+	}
+	back, err := KeepSecrets([]byte(shown), stored, secrets)
+	if err != nil || !strings.Contains(string(back), `"s1"`) || !strings.Contains(string(back), `"k1"`) {
+		t.Fatalf("saved back: %s, %v", back, err)
+	}
+	changed, _ := KeepSecrets([]byte(`{"clientSecret":"s2","log":{"mode":"ingestion"}}`), stored, secrets)
+	if !strings.Contains(string(changed), `"s2"`) || !strings.Contains(string(changed), `"k1"`) {
+		t.Fatalf("new secret and kept nested one: %s", changed)
+	}
+	dropped, _ := KeepSecrets([]byte(`{"clientSecret":"s2"}`), stored, secrets)
+	if strings.Contains(string(dropped), "k1") {
+		t.Fatalf("a removed log section came back: %s", dropped)
+	}
+	fresh, _ := KeepSecrets([]byte(`{"clientSecret":"********"}`), []byte(`{}`), secrets)
+	if strings.Contains(string(fresh), Masked) {
+		t.Fatalf("the mask was stored as a secret: %s", fresh)
+	}
+}

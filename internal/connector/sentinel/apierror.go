@@ -171,9 +171,12 @@ var (
 
 // missingPermission says which permission a 403 is about: the one the
 // message names when it names one, else the call's own.
-func missingPermission(service, code, msg, fallback string) string {
+func missingPermission(service, code, msg, fallback string, exact bool) string {
 	if isTokenCode(code) {
 		return ""
+	}
+	if exact {
+		return fallback
 	}
 	if service == ServiceGraph {
 		if m := graphPermRE.FindString(msg); m != "" {
@@ -193,6 +196,8 @@ func missingPermission(service, code, msg, fallback string) string {
 func roleForAction(action string) string {
 	a := strings.ToLower(action)
 	switch {
+	case strings.HasPrefix(a, "microsoft.securityinsights/incidents/labels/"):
+		return RoleSentinelContributor
 	case strings.HasPrefix(a, "microsoft.securityinsights/") && strings.HasSuffix(a, "/read"):
 		return RoleSentinelReader
 	case strings.HasPrefix(a, "microsoft.securityinsights/"):
@@ -209,6 +214,7 @@ func roleForAction(action string) string {
 const (
 	RoleSentinelReader       = "Microsoft Sentinel Reader"
 	RoleSentinelResponder    = "Microsoft Sentinel Responder"
+	RoleSentinelContributor  = "Microsoft Sentinel Contributor"
 	RoleLogAnalyticsReader   = "Log Analytics Reader"
 	RoleReader               = "Reader"
 	RoleMonitoringPublisher  = "Monitoring Metrics Publisher"

@@ -2,6 +2,7 @@ package sentinel
 
 import (
 	"context"
+	"crypto/rsa"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -109,8 +110,12 @@ func (c Config) Validate() error {
 	case !hasSecret && !hasCert:
 		bad("client secret is empty: give the secret's value (or a certificate instead)")
 	case hasCert:
-		if _, _, err := azidentity.ParseCertificates([]byte(c.CertificatePEM), nil); err != nil {
+		if _, key, err := azidentity.ParseCertificates([]byte(c.CertificatePEM), nil); err != nil {
 			bad("certificate cannot be read (it must be PEM with the certificate and its unencrypted private key): %v", err)
+		} else if key == nil {
+			bad("certificate has no private key: give the certificate and its private key in one PEM")
+		} else if _, ok := key.(*rsa.PrivateKey); !ok {
+			bad("certificate's private key must be RSA (Entra signs client assertions with RS256)")
 		}
 	}
 	if rg := c.ResourceGroup; rg != "" && (len(rg) > 90 || !resourceGroupRE.MatchString(rg) || strings.HasSuffix(rg, ".")) {

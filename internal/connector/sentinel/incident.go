@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -77,6 +78,23 @@ func (i Incident) HasLabel(name string) bool {
 		}
 	}
 	return false
+}
+
+// labelsChanged tells whether the labels differ from those Sentinel sent.
+func (i Incident) labelsChanged() bool {
+	var before IncidentProperties
+	if len(i.raw) > 0 && json.Unmarshal(i.raw, &before) != nil {
+		return true
+	}
+	names := func(ls []Label) []string {
+		out := make([]string, 0, len(ls))
+		for _, l := range ls {
+			out = append(out, l.LabelName)
+		}
+		slices.Sort(out)
+		return slices.Compact(out)
+	}
+	return !slices.Equal(names(before.Labels), names(i.Properties.Labels))
 }
 
 // RawProperties returns the properties as Sentinel sent them, including

@@ -44,9 +44,12 @@ type request struct {
 	sign func(*http.Request) error
 
 	permission string // role or Graph permission a 403 means is missing
-	subject    string // where the role is needed, for error words
-	notFound   string // plain words for a 404
-	refused    string // plain words for a 403 not about a role
+	// exactPermission: permission is what the call needs, whatever action
+	// the 403 names (a label change needs more than the action suggests).
+	exactPermission bool
+	subject         string // where the role is needed, for error words
+	notFound        string // plain words for a 404
+	refused         string // plain words for a 403 not about a role
 }
 
 // response is a successful answer, body read.
@@ -79,9 +82,9 @@ func (c *Client) do(ctx context.Context, r request) (response, error) {
 		}
 		resp, err := c.once(ctx, r, claims)
 		if err != nil {
-			var te *TokenError
-			if errors.As(err, &te) || ctx.Err() != nil || !r.idempotent || try >= maxTries {
-				if try > 1 && te == nil {
+			var ne *netError
+			if !errors.As(err, &ne) || ctx.Err() != nil || !r.idempotent || try >= maxTries {
+				if try > 1 && ne != nil {
 					err = fmt.Errorf("%w (after %d tries)", err, try)
 				}
 				return response{}, err
@@ -165,7 +168,7 @@ func (c *Client) once(ctx context.Context, r request, claims string) (response, 
 		if ue, ok := errors.AsType[*url.Error](err); ok {
 			err = ue.Err
 		}
-		return response{}, fmt.Errorf("%s: %s is unreachable: %w", r.what, r.service, err)
+		return response{}, &netError{fmt.Errorf("%s: %s is unreachable: %w", r.what, r.service, err)}
 	}
 	defer res.Body.Close()
 	limit := r.maxBody
@@ -177,7 +180,7 @@ func (c *Client) once(ctx context.Context, r request, claims string) (response, 
 	}
 	b, err := io.ReadAll(io.LimitReader(res.Body, limit+1))
 	if err != nil {
-		return response{}, fmt.Errorf("%s: reading %s's answer: %w", r.what, r.service, err)
+		return response{}, &netError{fmt.Errorf("%s: reading %s's answer: %w", r.what, r.service, err)}
 	}
 	if int64(len(b)) > limit {
 		if res.StatusCode >= 300 {
@@ -188,6 +191,13 @@ func (c *Client) once(ctx context.Context, r request, claims string) (response, 
 	}
 	return response{status: res.StatusCode, header: res.Header, body: b}, nil
 }
+
+// netError is a failure to get an answer at all: worth another try for
+// calls that may be repeated.
+type netError struct{ err error }
+
+func (e *netError) Error() string { return e.err.Error() }
+func (e *netError) Unwrap() error { return e.err }
 
 func jitter(d time.Duration) time.Duration {
 	if d <= 0 {
@@ -286,7 +296,7 @@ func (c *Client) apiError(r request, resp response, tries int) *APIError {
 	e := &APIError{Status: resp.status, Code: code, Message: msg, Service: r.service,
 		what: r.what, subject: r.subject, notFound: r.notFound, refused: r.refused, tries: tries}
 	if resp.status == http.StatusForbidden && r.refused == "" {
-		e.Permission = missingPermission(r.service, code, msg, r.permission)
+		e.Permission = missingPermission(r.service, code, msg, r.permission, r.exactPermission)
 	}
 	if resp.status == http.StatusNotFound {
 		if words := c.armNotFound(code, msg); words != "" {
