@@ -82,7 +82,11 @@ func (a *App) buildChannels(ctx context.Context, baseURL string, override []noti
 	ch.registry.Set(override...)
 	ch.outbound = outbound.NewService(a.DB, box, a.clock, outbound.Options{AllowPrivate: a.cfg.AllowPrivateWebhooks, BaseURL: baseURL})
 	ch.deliverer = outbound.NewDeliverer(a.DB, box, a.clock, notify.GuardedClient(a.cfg.AllowPrivateWebhooks, providerTimeout), a.log, outbound.DelivererOptions{})
-	ch.connectors = connector.NewService(a.DB, box, a.clock, a.connectorKinds()...)
+	kinds, err := a.connectorKinds()
+	if err != nil {
+		return err
+	}
+	ch.connectors = connector.NewService(a.DB, box, a.clock, kinds...)
 	a.metrics.reg.MustRegister(connector.NewCollector(ch.connectors))
 	a.channels = ch
 	return nil

@@ -42,6 +42,9 @@ type Config struct {
 	EncryptionKeyFile string
 	// ChannelLimits replaces the default per-address message limits.
 	ChannelLimits string
+	// ConnectorCAFile names PEM certificate authorities the Microsoft
+	// connector trusts besides the system's.
+	ConnectorCAFile string
 }
 
 // DefaultDatabaseURL is an SQLite file in the working directory.
@@ -70,6 +73,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.AllowPrivateWebhooks, "allow-private-webhooks", false, "let webhooks and chat URLs members or team admins enter go to private, loopback and link-local addresses")
 	fs.StringVar(&c.EncryptionKey, "encryption-key", "", "32-byte key (base64) that encrypts stored credentials; prefer LASTMILE_ENCRYPTION_KEY_FILE")
 	fs.StringVar(&c.EncryptionKeyFile, "encryption-key-file", "lastmile.key", "file holding the encryption key; created with a new key on first start if missing")
+	fs.StringVar(&c.ConnectorCAFile, "connector-ca-file", "", "PEM file of extra certificate authorities the Microsoft connector trusts (a TLS-inspecting proxy; the Azure emulator)")
 	fs.StringVar(&c.ChannelLimits, "channel-limits", "", "per-address message limits replacing the defaults, e.g. \"sms=1/1m,5/15m,11/1h;push=20/1m\"")
 }
 

@@ -142,9 +142,11 @@ func (c *Client) token(ctx context.Context, scope, claims string) (string, error
 	return tok.Token, nil
 }
 
-// freshClaims is a CAE claims challenge asking for a token issued not
-// before now: what a service sends when it revokes a token, and a valid
-// request for a new one.
+// freshClaims is a CAE claims challenge asking for a token issued after
+// a moment: what a service sends when it revokes a token, and a valid
+// request for a new one. Any claims make azidentity skip its cache; the
+// moment is set a little back so a clock ahead of Entra's asks nothing
+// impossible.
 func (c *Client) freshClaims() string {
-	return fmt.Sprintf(`{"access_token":{"nbf":{"essential":true,"value":"%d"}}}`, c.clock.Now().Unix())
+	return fmt.Sprintf(`{"access_token":{"nbf":{"essential":true,"value":"%d"}}}`, c.clock.Now().Add(-5*time.Minute).Unix())
 }

@@ -57,15 +57,14 @@ func (c *Client) checkSentinel(ctx context.Context, write, labels, augment bool)
 	if err := c.cfg.ValidateSentinel(); err != nil {
 		return []Check{fail("Settings", err)}
 	}
-	checks := []Check{}
 	if _, err := c.token(ctx, ScopeResourceManager, ""); err != nil {
-		return append(checks, fail("Sign-in for Azure Resource Manager", err))
+		return []Check{fail("Sign-in for Azure Resource Manager", err)}
 	}
-	checks = append(checks, pass("Sign-in for Azure Resource Manager", "the app signed in to tenant "+c.cfg.TenantID))
+	checks := []Check{pass("Sign-in for Azure Resource Manager", "the app signed in to tenant "+c.cfg.TenantID)}
 
-	ws, err := c.Workspace(ctx)
-	if err != nil {
-		checks = append(checks, fail("Workspace", err))
+	ws, wsErr := c.Workspace(ctx)
+	if wsErr != nil {
+		checks = append(checks, fail("Workspace", wsErr))
 	} else {
 		checks = append(checks, pass("Workspace", fmt.Sprintf("workspace %s found (workspace id %s)", ws.Name, ws.CustomerID)))
 	}
@@ -101,7 +100,7 @@ func (c *Client) checkSentinel(ctx context.Context, write, labels, augment bool)
 	}
 	if augment {
 		id := strings.TrimSpace(c.cfg.WorkspaceID)
-		if id == "" && err == nil {
+		if id == "" && wsErr == nil {
 			id = ws.CustomerID
 		}
 		checks = append(checks, c.checkQuery(ctx, id))

@@ -2,6 +2,7 @@ package sentinel
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"strings"
@@ -293,5 +294,38 @@ func TestUnreachableReadRetriedThenSurfaced(t *testing.T) {
 	}
 	if len(s.all()) != maxTries-1 {
 		t.Errorf("waits = %v, want %d", s.all(), maxTries-1)
+	}
+}
+
+func TestChallengeClaims(t *testing.T) {
+	claims := `{"access_token":{"nbf":{"essential":true,"value":"1700000000"}}}`
+	enc := base64.StdEncoding.EncodeToString([]byte(claims))
+	tests := []struct{ header, want string }{
+		{`Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", error="insufficient_claims", claims="` + enc + `"`, claims},
+		{`Bearer authorization_uri="https://x/", error="invalid_token", error_description="Access token has expired."`, ""},
+		{`Bearer claims="not-base64!"`, ""},
+		{``, ""},
+	}
+	for _, tt := range tests {
+		if got := challengeClaims(tt.header); got != tt.want {
+			t.Errorf("challengeClaims(%q) = %q, want %q", tt.header, got, tt.want)
+		}
+	}
+}
+
+func TestClaimsChallengePassedToEntra(t *testing.T) {
+	f := newFakeAzure(t)
+	claims := `{"access_token":{"nbf":{"essential":true,"value":"1700000000"}}}`
+	h, _ := scripted([]int{401}, http.Header{"Www-Authenticate": {`Bearer error="insufficient_claims", claims="` + base64.StdEncoding.EncodeToString([]byte(claims)) + `"`}},
+		`{"error":{"code":"InvalidAuthenticationToken","message":"Continuous access evaluation resulted in challenge."}}`, okIncident)
+	f.handle("GET "+incidentsPath+"/{id}", h)
+	c, _ := f.client()
+	if _, err := c.GetIncident(context.Background(), "a"); err != nil {
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.tokenForms) != 2 || !strings.Contains(f.tokenForms[1].Get("claims"), `"value":"1700000000"`) {
+		t.Errorf("token requests = %v, want the second to carry the service's claims", f.tokenForms)
 	}
 }
