@@ -41,10 +41,10 @@ type Config struct {
 // Endpoints are the base URLs of the Microsoft services. Empty fields take
 // the public cloud's; tests point all of them at one emulator.
 type Endpoints struct {
-	AuthorityHost   string // https://login.microsoftonline.com/
-	ResourceManager string // https://management.azure.com
-	Graph           string // https://graph.microsoft.com
-	LogAnalytics    string // https://api.loganalytics.io
+	AuthorityHost   string `json:"authorityHost,omitempty"`   // https://login.microsoftonline.com/
+	ResourceManager string `json:"resourceManager,omitempty"` // https://management.azure.com
+	Graph           string `json:"graph,omitempty"`           // https://graph.microsoft.com
+	LogAnalytics    string `json:"logAnalytics,omitempty"`    // https://api.loganalytics.io
 }
 
 // Public cloud endpoints.
