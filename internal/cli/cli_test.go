@@ -565,3 +565,52 @@ func TestDutyCommands(t *testing.T) {
 		t.Fatalf("missing team: exit %d", code)
 	}
 }
+
+
+// syncBuffer lets a test read what a command running in a goroutine wrote.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (w *syncBuffer) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *syncBuffer) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
+}
+
+func TestAzureEmulatorCommand(t *testing.T) {
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errOut syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- cli.Main(ctx, []string{"azure", "emulator", "--listen", "127.0.0.1:0", "--ca-out", ca},
+			cli.Env{Stdout: &out, Stderr: &errOut, Getenv: func(string) string { return "" }})
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), `"clientSecret"`) {
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("no settings printed: %q %q", out.String(), errOut.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	pem, err := os.ReadFile(ca)
+	if err != nil || !strings.Contains(string(pem), "BEGIN CERTIFICATE") {
+		t.Fatalf("CA file: %v", err)
+	}
+	if !strings.Contains(out.String(), "--connector-ca-file "+ca) {
+		t.Fatalf("no hint how to trust the emulator: %s", out.String())
+	}
+}

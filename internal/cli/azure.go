@@ -1,0 +1,101 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/lastmile/lastmile/internal/azureemu"
+)
+
+// The demo tenant the emulator is seeded with.
+const (
+	demoTenant       = "11111111-2222-3333-4444-555555555555"
+	demoClient       = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
+	demoSecret       = "emulator-secret"
+	demoSubscription = "99999999-8888-7777-6666-555555555555"
+	demoGroup        = "soc-rg"
+	demoWorkspace    = "soc-workspace"
+)
+
+func runAzure(ctx context.Context, env Env, args []string) error {
+	name, args, err := sub(env, args, "emulator")
+	if err != nil {
+		return err
+	}
+	if name != "emulator" {
+		return usagef("unknown subcommand %q: use emulator", name)
+	}
+	fs := newFlagSet(env, "azure emulator")
+	listen := fs.String("listen", "127.0.0.1:8443", "address to serve the emulated Azure APIs on (HTTPS)")
+	caOut := fs.String("ca-out", "azure-emulator-ca.pem", "file to write the emulator's CA certificate to (give it to lastmile serve --connector-ca-file)")
+	every := fs.Duration("incident-every", 0, "open a new demo incident this often (0: only the first)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	emu := azureemu.New(azureemu.Options{Addr: *listen, Log: slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	if err := emu.Start(); err != nil {
+		return fmt.Errorf("start the emulator: %w", err)
+	}
+	defer emu.Close()
+	if err := os.WriteFile(*caOut, emu.CACertPEM(), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", *caOut, err)
+	}
+	settings, err := seedDemo(emu)
+	if err != nil {
+		return err
+	}
+	out, _ := json.MarshalIndent(map[string]any{"name": "Sentinel (emulator)", "source": "sentinel", "settings": settings}, "", "  ")
+	fmt.Fprintf(env.Stdout, "Azure emulator serving at %s\nCA certificate written to %s: start lastmile with --connector-ca-file %s\n\n"+
+		"Create a connector with (POST /api/v1/teams/TEAM/connectors):\n%s\n", emu.URL(), *caOut, *caOut, out)
+	n := 1
+	var tick <-chan time.Time
+	if *every > 0 {
+		t := time.NewTicker(*every)
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick:
+			n++
+			if _, err := emu.AddIncident(demoWorkspace, demoIncident(n)); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// seedDemo sets up a tenant, an app with least-privilege roles, a
+// workspace and a first incident, and returns connector settings for them.
+func seedDemo(emu *azureemu.Emulator) (map[string]any, error) {
+	if err := emu.AddTenant(demoTenant, "contoso.example"); err != nil {
+		return nil, err
+	}
+	ws, err := emu.AddWorkspace(azureemu.Workspace{SubscriptionID: demoSubscription, ResourceGroup: demoGroup, Name: demoWorkspace})
+	if err != nil {
+		return nil, err
+	}
+	scope := "/subscriptions/" + demoSubscription + "/resourceGroups/" + demoGroup + "/providers/Microsoft.OperationalInsights/workspaces/" + demoWorkspace
+	if _, err := emu.AddApp(demoTenant, azureemu.App{ClientID: demoClient, Secret: demoSecret, DisplayName: "lastmile",
+		GraphRoles: []string{"SecurityIncident.ReadWrite.All", "SecurityAlert.ReadWrite.All"},
+		ARMRoles:   map[string][]string{scope: {"Microsoft Sentinel Contributor", "Log Analytics Reader"}}}); err != nil {
+		return nil, err
+	}
+	if _, err := emu.AddIncident(demoWorkspace, demoIncident(1)); err != nil {
+		return nil, err
+	}
+	return map[string]any{"tenantId": demoTenant, "subscriptionId": demoSubscription, "clientId": demoClient, "clientSecret": demoSecret,
+		"resourceGroup": demoGroup, "workspaceName": demoWorkspace, "workspaceId": ws.WorkspaceID,
+		"endpoints": map[string]string{"authorityHost": emu.URL() + "/", "resourceManager": emu.URL(), "graph": emu.URL(), "logAnalytics": emu.URL()}}, nil
+}
+
+func demoIncident(n int) azureemu.Incident {
+	return azureemu.Incident{Title: fmt.Sprintf("Suspicious sign-in activity (demo %d)", n), Severity: "High", Status: "New",
+		Description: "Sign-ins for ann@contoso.example from two countries within five minutes.", Tactics: []string{"InitialAccess"}}
+}
