@@ -122,8 +122,16 @@ func (s *Settings) validate(mode string) error {
 	if s.CloseClassificationReason != "" {
 		oneOf("closeClassificationReason", []string{s.CloseClassificationReason}, reasons)
 	}
-	if mode == sentinel.ModeSentinel && (s.SubscriptionID == "" || s.ResourceGroup == "" || s.WorkspaceName == "") {
-		bad("the sentinel source needs subscriptionId, resourceGroup and workspaceName")
+	if mode == sentinel.ModeSentinel {
+		var missing []string
+		for _, f := range []struct{ name, v string }{{"subscriptionId", s.SubscriptionID}, {"resourceGroup", s.ResourceGroup}, {"workspaceName", s.WorkspaceName}} {
+			if strings.TrimSpace(f.v) == "" {
+				missing = append(missing, f.name)
+			}
+		}
+		if len(missing) > 0 {
+			bad("the sentinel source needs %s", strings.Join(missing, " and "))
+		}
 	}
 	if s.Augment && s.WorkspaceID == "" && mode != sentinel.ModeSentinel {
 		bad("augment needs workspaceId")

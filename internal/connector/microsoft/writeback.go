@@ -141,7 +141,15 @@ func (src *Source) applyGraphIncident(ctx context.Context, id string, c connecto
 		if src.s.Label == "-" {
 			return nil
 		}
-		p.CustomTags = ptr([]string{src.s.Label})
+		// Graph replaces the whole list: keep the SOC's own tags.
+		cur, err := src.c.GetGraphIncident(ctx, id)
+		if err != nil {
+			return err
+		}
+		if slices.Contains(cur.CustomTags, src.s.Label) {
+			return nil
+		}
+		p.CustomTags = ptr(append(slices.Clone(cur.CustomTags), src.s.Label))
 	case "acknowledged":
 		p.Status = ptr("active")
 		if c.Email != "" {
@@ -224,11 +232,9 @@ func (src *Source) Check(ctx context.Context) []connector.Check {
 	labels := src.s.Label != "-"
 	var out []connector.Check
 	for _, ch := range src.c.CheckPermissions(ctx, src.mode, true, labels, src.s.Augment) {
-		d := ch.Detail
-		if ch.Unverified {
-			d = strings.TrimSpace(d + " (not verifiable without changing anything; the first write-back will tell)")
-		}
-		out = append(out, connector.Check{Name: ch.Name, OK: ch.OK, Detail: d})
+		// An unverified check's detail already says it was not tested
+		// and what will prove it; adding words would say it twice.
+		out = append(out, connector.Check{Name: ch.Name, OK: ch.OK, Detail: ch.Detail})
 	}
 	if src.s.Log != nil && !slices.ContainsFunc(out, func(c connector.Check) bool { return strings.Contains(c.Name, "log") }) {
 		out = append(out, connector.Check{Name: "lifecycle log", OK: true, Detail: "checked on the first record written"})

@@ -174,7 +174,15 @@ func mergeProperties(raw json.RawMessage, after IncidentProperties) (json.RawMes
 	}
 	for k, b := range bm {
 		if _, ok := am[k]; !ok && b != nil {
-			delete(out, k) // cleared by the change (e.g. owner removed)
+			// Cleared by the change. Sentinel keeps a property a PUT leaves
+			// out, so a cleared string is sent empty (a reason dropped with
+			// an Undetermined verdict must not survive); other kinds (the
+			// owner object) are left out.
+			if len(b) > 0 && b[0] == '"' {
+				out[k] = json.RawMessage(`""`)
+			} else {
+				delete(out, k)
+			}
 		}
 	}
 	for k, a := range am {
