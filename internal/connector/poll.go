@@ -114,7 +114,7 @@ func (r *Runner) poll(ctx context.Context, teamID, id string) {
 		read, created, wm, err = r.read(ctx, c, src)
 	}
 	now := r.clock.Now()
-	next := store.Micros(now.Add(time.Duration(max(c.PollSeconds, 10)) * time.Second))
+	next := store.Micros(now.Add(time.Duration(max(c.PollSeconds, 1)) * time.Second))
 	q := `UPDATE connectors SET claimed_by = '', claimed_until = NULL, next_poll_at = ?, last_poll_at = ?, read_count = read_count + ?, created_count = created_count + ?`
 	args := []any{next, store.Micros(now), read, created}
 	if wm != nil {

@@ -98,8 +98,8 @@ func (s *Service) check(kind, source string, settings json.RawMessage, poll int)
 	if !known {
 		return Kind{}, apperr.New(apperr.Invalid, "source %q: use %s", source, strings.Join(k.Sources, ", "))
 	}
-	if poll < 10 || poll > 3600 {
-		return Kind{}, apperr.New(apperr.Invalid, "pollSeconds must be from 10 to 3600")
+	if poll < 1 || poll > 3600 {
+		return Kind{}, apperr.New(apperr.Invalid, "pollSeconds must be from 1 to 3600")
 	}
 	if _, err := k.Build(source, settings); err != nil {
 		return Kind{}, apperr.New(apperr.Invalid, "settings: %v", err)

@@ -190,7 +190,7 @@ func TestConnectorCreate(t *testing.T) {
 			{"duplicate name", map[string]any{"name": "Sentinel", "source": "sentinel", "settings": sentinelSettings()}, 409, []string{`"Sentinel"`}},
 			{"duplicate name padded", map[string]any{"name": "  Sentinel ", "source": "sentinel", "settings": sentinelSettings()}, 409, []string{`"Sentinel"`}},
 			{"no name", map[string]any{"name": " ", "source": "sentinel", "settings": sentinelSettings()}, 400, []string{"name"}},
-			{"poll too often", map[string]any{"name": "X", "source": "sentinel", "pollSeconds": 5, "settings": sentinelSettings()}, 400, []string{"pollSeconds", "10"}},
+			{"poll too often", map[string]any{"name": "X", "source": "sentinel", "pollSeconds": -5, "settings": sentinelSettings()}, 400, []string{"pollSeconds", "1 to 3600"}},
 			{"poll too seldom", map[string]any{"name": "X", "source": "sentinel", "pollSeconds": 3601, "settings": sentinelSettings()}, 400, []string{"pollSeconds", "3600"}},
 			{"unknown field", map[string]any{"name": "X", "source": "sentinel", "settings": sentinelSettings(), "interval": 30}, 400, []string{"not valid JSON"}},
 		} {
@@ -378,7 +378,7 @@ func TestConnectorUpdateAndDelete(t *testing.T) {
 			status int
 			words  []string
 		}{
-			{"poll too often", map[string]any{"pollSeconds": 5}, 400, []string{"pollSeconds"}},
+			{"poll too rarely", map[string]any{"pollSeconds": 7200}, 400, []string{"pollSeconds"}},
 			{"no tenant", map[string]any{"settings": map[string]any{"clientId": "x", "clientSecret": seal.Masked}}, 400, []string{"tenantId is missing"}},
 			{"unknown setting", map[string]any{"settings": map[string]any{"tenantId": "t", "colour": "red"}}, 400, []string{"colour"}},
 			{"settings not an object", map[string]any{"settings": []string{"a"}}, 400, []string{"JSON object"}},

@@ -53,7 +53,11 @@ type Settings struct {
 	// Log writes lifecycle records to a Log Analytics table.
 	Log *LogSettings `json:"log,omitempty"`
 
-	// Endpoints point at a sovereign cloud (or, in tests, the emulator).
+	// Cloud names a national cloud: AzurePublic (default),
+	// AzureUSGovernment or AzureChina.
+	Cloud string `json:"cloud,omitempty"`
+	// Endpoints replace the cloud's, one by one: for a custom cloud, or
+	// the emulator.
 	Endpoints *sentinel.Endpoints `json:"endpoints,omitempty"`
 }
 
@@ -141,6 +145,11 @@ func (s *Settings) validate(mode string) error {
 			bad("%s: %v", name, err)
 		}
 	}
+	if s.Cloud != "" {
+		if _, err := sentinel.Cloud(s.Cloud); err != nil {
+			bad("%v", err)
+		}
+	}
 	if l := s.Log; l != nil {
 		switch l.Mode {
 		case "ingestion":
@@ -161,8 +170,23 @@ func (s *Settings) validate(mode string) error {
 func (s *Settings) config() sentinel.Config {
 	c := sentinel.Config{TenantID: s.TenantID, SubscriptionID: s.SubscriptionID, ClientID: s.ClientID, ClientSecret: s.ClientSecret,
 		CertificatePEM: s.Certificate, ResourceGroup: s.ResourceGroup, WorkspaceName: s.WorkspaceName, WorkspaceID: s.WorkspaceID}
-	if s.Endpoints != nil {
-		c.Endpoints = *s.Endpoints
+	if s.Cloud != "" {
+		c.Endpoints, _ = sentinel.Cloud(s.Cloud)
+	}
+	if e := s.Endpoints; e != nil {
+		set := func(dst *string, v string) {
+			if v != "" {
+				*dst = v
+			}
+		}
+		set(&c.Endpoints.AuthorityHost, e.AuthorityHost)
+		set(&c.Endpoints.ResourceManager, e.ResourceManager)
+		set(&c.Endpoints.Graph, e.Graph)
+		set(&c.Endpoints.LogAnalytics, e.LogAnalytics)
+		set(&c.Endpoints.ResourceManagerAudience, e.ResourceManagerAudience)
+		set(&c.Endpoints.GraphAudience, e.GraphAudience)
+		set(&c.Endpoints.LogAnalyticsAudience, e.LogAnalyticsAudience)
+		set(&c.Endpoints.MonitorAudience, e.MonitorAudience)
 	}
 	return c
 }

@@ -135,6 +135,7 @@ func timerSleep(ctx context.Context, d time.Duration) error {
 // service rejected as expired is replaced (the cache would hand the same
 // one back until its own idea of expiry).
 func (c *Client) token(ctx context.Context, scope, claims string) (string, error) {
+	scope = c.ep.scope(scope)
 	tok, err := c.cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{scope}, Claims: claims, EnableCAE: true})
 	if err != nil {
 		return "", c.tokenError(scope, err)

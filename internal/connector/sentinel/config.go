@@ -45,6 +45,48 @@ type Endpoints struct {
 	ResourceManager string `json:"resourceManager,omitempty"` // https://management.azure.com
 	Graph           string `json:"graph,omitempty"`           // https://graph.microsoft.com
 	LogAnalytics    string `json:"logAnalytics,omitempty"`    // https://api.loganalytics.io
+	// Audiences tokens are asked for, where a cloud's differ from the
+	// public cloud's (a token's audience is not always its endpoint).
+	ResourceManagerAudience string `json:"resourceManagerAudience,omitempty"`
+	GraphAudience           string `json:"graphAudience,omitempty"`
+	LogAnalyticsAudience    string `json:"logAnalyticsAudience,omitempty"`
+	MonitorAudience         string `json:"monitorAudience,omitempty"`
+}
+
+// Clouds are the national clouds a connector can name instead of giving
+// endpoints one by one.
+var clouds = map[string]Endpoints{
+	"AzurePublic": {},
+	"AzureUSGovernment": {AuthorityHost: "https://login.microsoftonline.us/", ResourceManager: "https://management.usgovcloudapi.net",
+		Graph: "https://graph.microsoft.us", LogAnalytics: "https://api.loganalytics.us",
+		ResourceManagerAudience: "https://management.usgovcloudapi.net", GraphAudience: "https://graph.microsoft.us",
+		LogAnalyticsAudience: "https://api.loganalytics.us", MonitorAudience: "https://monitor.azure.us/"},
+	"AzureChina": {AuthorityHost: "https://login.chinacloudapi.cn/", ResourceManager: "https://management.chinacloudapi.cn",
+		Graph: "https://microsoftgraph.chinacloudapi.cn", LogAnalytics: "https://api.loganalytics.azure.cn",
+		ResourceManagerAudience: "https://management.chinacloudapi.cn", GraphAudience: "https://microsoftgraph.chinacloudapi.cn",
+		LogAnalyticsAudience: "https://api.loganalytics.azure.cn", MonitorAudience: "https://monitor.azure.cn/"},
+}
+
+// Cloud returns the endpoints of a national cloud by name: AzurePublic,
+// AzureUSGovernment or AzureChina.
+func Cloud(name string) (Endpoints, error) {
+	if e, ok := clouds[name]; ok {
+		return e, nil
+	}
+	return Endpoints{}, fmt.Errorf("cloud %q: use AzurePublic, AzureUSGovernment or AzureChina (or give endpoints)", name)
+}
+
+// scope is the token scope for one of the public-cloud scopes, in the
+// configured cloud.
+func (e Endpoints) scope(public string) string {
+	aud := map[string]string{ScopeResourceManager: e.ResourceManagerAudience, ScopeGraph: e.GraphAudience,
+		ScopeLogAnalytics: e.LogAnalyticsAudience, ScopeMonitor: e.MonitorAudience}[public]
+	if aud == "" {
+		return public
+	}
+	// An audience ending in a slash keeps it, as the SDKs send it
+	// ("https://monitor.azure.us//.default").
+	return aud + "/.default"
 }
 
 // Public cloud endpoints.

@@ -127,3 +127,26 @@ func ecdsaCertPEM(t *testing.T) string {
 	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})) +
 		string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pk}))
 }
+
+func TestCloudScopes(t *testing.T) {
+	gov, err := Cloud("AzureUSGovernment")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for public, want := range map[string]string{
+		ScopeResourceManager: "https://management.usgovcloudapi.net/.default",
+		ScopeGraph:           "https://graph.microsoft.us/.default",
+		ScopeLogAnalytics:    "https://api.loganalytics.us/.default",
+		ScopeMonitor:         "https://monitor.azure.us//.default",
+	} {
+		if got := gov.scope(public); got != want {
+			t.Errorf("scope(%s) in US Government = %s, want %s", public, got, want)
+		}
+	}
+	if got := (Endpoints{}).scope(ScopeGraph); got != ScopeGraph {
+		t.Errorf("public scope changed: %s", got)
+	}
+	if _, err := Cloud("AzureGermany"); err == nil || !strings.Contains(err.Error(), "AzureUSGovernment") {
+		t.Errorf("unknown cloud: %v", err)
+	}
+}
