@@ -95,7 +95,26 @@ func seedDemo(emu *azureemu.Emulator) (map[string]any, error) {
 		"endpoints": map[string]string{"authorityHost": emu.URL() + "/", "resourceManager": emu.URL(), "graph": emu.URL(), "logAnalytics": emu.URL()}}, nil
 }
 
+// demoIncidents are what a SOC's Sentinel typically raises, with the
+// alerts and entities that come with them.
+var demoIncidents = []struct {
+	title, description, severity, product, tactic, entity string
+}{
+	{"Impossible travel activity", "Sign-ins for ann@contoso.example from Lisbon and Sydney within five minutes.", "High",
+		"Microsoft Entra ID Protection", "InitialAccess", "ann@contoso.example"},
+	{"Multiple failed sign-ins followed by a success", "47 failed sign-ins for svc-backup, then one success from 203.0.113.7.", "Medium",
+		"Microsoft Sentinel", "CredentialAccess", "svc-backup"},
+	{"Suspicious PowerShell command line", "Encoded PowerShell downloading a script on WS-0142.", "High",
+		"Microsoft Defender for Endpoint", "Execution", "WS-0142"},
+	{"Mass download by a single user", "bob@contoso.example downloaded 1,200 files from SharePoint in ten minutes.", "Medium",
+		"Microsoft Defender for Cloud Apps", "Exfiltration", "bob@contoso.example"},
+	{"Ransomware behaviour detected", "Files on FS-01 renamed with a new extension at high rate.", "High",
+		"Microsoft Defender for Endpoint", "Impact", "FS-01"},
+}
+
 func demoIncident(n int) azureemu.Incident {
-	return azureemu.Incident{Title: fmt.Sprintf("Suspicious sign-in activity (demo %d)", n), Severity: "High", Status: "New",
-		Description: "Sign-ins for ann@contoso.example from two countries within five minutes.", Tactics: []string{"InitialAccess"}}
+	d := demoIncidents[(n-1)%len(demoIncidents)]
+	return azureemu.Incident{Title: fmt.Sprintf("%s (demo %d)", d.title, n), Description: d.description, Severity: d.severity, Status: "New",
+		Tactics: []string{d.tactic},
+		Alerts: []azureemu.Alert{{DisplayName: d.title, Severity: d.severity, ProductName: d.product, CompromisedEntity: d.entity, Tactics: []string{d.tactic}}}}
 }

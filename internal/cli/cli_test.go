@@ -614,3 +614,38 @@ func TestAzureEmulatorCommand(t *testing.T) {
 		t.Fatalf("no hint how to trust the emulator: %s", out.String())
 	}
 }
+
+// The demo shows the whole loop: a Sentinel incident becomes an alert, the
+// members are notified, the demo responder acknowledges, and Sentinel shows
+// the incident taken.
+func TestDemoShowsTheWholeLoop(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "demo")
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errOut syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- cli.Main(ctx, []string{"demo", "--listen", "127.0.0.1:0", "--dir", dir, "--incident-every", "1h", "--ack-after", "1s"},
+			cli.Env{Stdout: &out, Stderr: &errOut, Getenv: func(string) string { return "" }})
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(errOut.String(), "Sentinel shows the incident taken") {
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("the loop did not close:\n%s\n%s", out.String(), errOut.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	log := errOut.String()
+	for _, want := range []string{"msg=notification channel=sms", "Bob acknowledged the alert", "owner=bob@contoso.example"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("the log lacks %q", want)
+		}
+	}
+	if !strings.Contains(out.String(), "API key") {
+		t.Errorf("no instructions: %s", out.String())
+	}
+}
