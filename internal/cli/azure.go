@@ -116,5 +116,5 @@ func demoIncident(n int) azureemu.Incident {
 	d := demoIncidents[(n-1)%len(demoIncidents)]
 	return azureemu.Incident{Title: fmt.Sprintf("%s (demo %d)", d.title, n), Description: d.description, Severity: d.severity, Status: "New",
 		Tactics: []string{d.tactic},
-		Alerts: []azureemu.Alert{{DisplayName: d.title, Severity: d.severity, ProductName: d.product, CompromisedEntity: d.entity, Tactics: []string{d.tactic}}}}
+		Alerts:  []azureemu.Alert{{DisplayName: d.title, Severity: d.severity, ProductName: d.product, CompromisedEntity: d.entity, Tactics: []string{d.tactic}}}}
 }

@@ -566,7 +566,6 @@ func TestDutyCommands(t *testing.T) {
 	}
 }
 
-
 // syncBuffer lets a test read what a command running in a goroutine wrote.
 type syncBuffer struct {
 	mu sync.Mutex
