@@ -42,6 +42,9 @@ type Item struct {
 	Attachments []ingest.Attachment
 	// Raw is the source's own record, stored as the alert's event.
 	Raw json.RawMessage
+	// Group names what the item belongs to at the source (the incident
+	// of a Graph alert), for GroupApplier.
+	Group string
 }
 
 // Change is a responder's action (or a lifecycle step) to write back.
@@ -83,6 +86,13 @@ type Source interface {
 // Logger is a Source that also writes lifecycle records to a log table.
 type Logger interface {
 	Log(ctx context.Context, externalID string, c Change) error
+}
+
+// GroupApplier is a Source whose items belong to groups (Graph alerts to
+// incidents): once every item of a group lastmile holds is acknowledged
+// (or closed), the group is told so too.
+type GroupApplier interface {
+	ApplyGroup(ctx context.Context, group string, c Change) error
 }
 
 // Kind describes one kind of source an administrator configures.

@@ -33,6 +33,7 @@ type fake struct {
 	logged  []string
 	failErr error
 	pollErr error
+	groups  []string
 }
 
 func (f *fake) Changes(ctx context.Context, since time.Time) ([]connector.Item, error) {
@@ -70,6 +71,13 @@ func (f *fake) Log(ctx context.Context, id string, c connector.Change) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.logged = append(f.logged, id+" "+c.Kind)
+	return nil
+}
+
+func (f *fake) ApplyGroup(ctx context.Context, group string, c connector.Change) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.groups = append(f.groups, group+" "+c.Kind)
 	return nil
 }
 
@@ -391,6 +399,40 @@ func TestHealthIsExposedAsMetrics(t *testing.T) {
 			"lastmile_connector_alerts_created_total{connector=\"Sentinel\",connector_id=%q,source=\"incidents\",team_id=%q} 1\n", w.conn.ID, w.team.ID)
 		if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "lastmile_connector_alerts_created_total"); err != nil {
 			t.Fatal(err)
+		}
+	})
+}
+
+// Alerts of one incident: the incident is told once all of them are
+// acknowledged, and once all are closed.
+func TestGroupIsToldWhenAllItsAlertsCaughtUp(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db)
+		a1, a2 := w.item("al-1", "new", w.clock.Now()), w.item("al-2", "new", w.clock.Now())
+		a1.Group, a2.Group = "inc-9", "inc-9"
+		w.src.set(a1, a2)
+		w.runOnce()
+		ann, all := alert.UserActor(w.ann), func(string) bool { return true }
+		groups := func() string {
+			w.src.mu.Lock()
+			defer w.src.mu.Unlock()
+			return strings.Join(w.src.groups, ",")
+		}
+		w.alerts.Transition(w.ctx, w.alertFor("al-1").ID, "acknowledge", ann, "", all)
+		w.runOnce()
+		if g := groups(); g != "" {
+			t.Fatalf("the incident was told with one alert still new: %q", g)
+		}
+		w.alerts.Transition(w.ctx, w.alertFor("al-2").ID, "acknowledge", ann, "", all)
+		w.runOnce()
+		if g := groups(); g != "inc-9 acknowledged" {
+			t.Fatalf("after both acknowledged: %q", g)
+		}
+		w.alerts.Transition(w.ctx, w.alertFor("al-1").ID, "close", ann, "", all)
+		w.alerts.Transition(w.ctx, w.alertFor("al-2").ID, "close", ann, "", all)
+		w.runOnce()
+		if g := groups(); g != "inc-9 acknowledged,inc-9 closed" {
+			t.Fatalf("after both closed: %q", g)
 		}
 	})
 }

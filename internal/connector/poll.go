@@ -232,9 +232,9 @@ func (r *Runner) open(ctx context.Context, c Connector, tm team.Team, src Source
 	}
 	now := store.Micros(r.clock.Now())
 	err = r.db.InTx(ctx, func(tx *store.Tx) error {
-		res, err := tx.Exec(ctx, `INSERT INTO connector_items (connector_id, external_id, alert_id, remote_status, remote_owner, last_modified, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (connector_id, external_id) DO NOTHING`,
-			c.ID, it.ExternalID, out.AlertID, it.Status, it.Owner, store.Micros(it.Modified), now)
+		res, err := tx.Exec(ctx, `INSERT INTO connector_items (connector_id, external_id, alert_id, remote_status, remote_owner, group_id, last_modified, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (connector_id, external_id) DO NOTHING`,
+			c.ID, it.ExternalID, out.AlertID, it.Status, it.Owner, it.Group, store.Micros(it.Modified), now)
 		if err != nil {
 			return err
 		}

@@ -85,7 +85,7 @@ func (r *Runner) writeBack(ctx context.Context) error {
 		if src == nil {
 			werr = fmt.Errorf("the connector's settings do not work")
 		} else {
-			werr = r.send(ctx, src, j.externalID, j.alertID, j.kind, j.timeline)
+			werr = r.send(ctx, src, j.connector, j.externalID, j.alertID, j.kind, j.timeline)
 		}
 		if err := r.record(ctx, j.connector, j.timeline, j.attempts+1, werr); err != nil {
 			return err
@@ -98,7 +98,7 @@ func (r *Runner) writeBack(ctx context.Context) error {
 }
 
 // send writes one change back and logs it, as the connector's settings ask.
-func (r *Runner) send(ctx context.Context, src Source, externalID, alertID, kind string, timelineID int64) error {
+func (r *Runner) send(ctx context.Context, src Source, connectorID, externalID, alertID, kind string, timelineID int64) error {
 	c, err := r.change(ctx, alertID, kind, timelineID)
 	if err != nil {
 		return err
@@ -106,6 +106,9 @@ func (r *Runner) send(ctx context.Context, src Source, externalID, alertID, kind
 	if kind == "created" || (statusKinds[kind] && c.ByUser) {
 		if err := src.Apply(ctx, externalID, c); err != nil {
 			return err
+		}
+		if ga, ok := src.(GroupApplier); ok && c.ByUser && (kind == "acknowledged" || kind == "closed") {
+			r.applyGroup(ctx, ga, connectorID, externalID, c)
 		}
 	}
 	if lg, ok := src.(Logger); ok {
@@ -155,4 +158,41 @@ func (r *Runner) record(ctx context.Context, connectorID string, timelineID int6
 		_, err := tx.Exec(ctx, `UPDATE connectors SET write_errors = write_errors + 1, last_write_error = ? WHERE id = ?`, msg, connectorID)
 		return err
 	})
+}
+
+// applyGroup tells the item's group (a Graph incident) once every item of
+// it lastmile holds has caught up: all acknowledged or closed for an
+// acknowledgement, all closed for a close. It is a courtesy on top of the
+// item's own write-back, so its failure is reported on the connector but
+// does not hold the item's write-backs back.
+func (r *Runner) applyGroup(ctx context.Context, ga GroupApplier, connectorID, externalID string, c Change) {
+	var group string
+	if err := r.db.QueryRow(ctx, `SELECT group_id FROM connector_items WHERE connector_id = ? AND external_id = ?`, connectorID, externalID).Scan(&group); err != nil || group == "" {
+		return
+	}
+	var behind int
+	q := `SELECT COUNT(*) FROM connector_items i JOIN alerts a ON a.id = i.alert_id WHERE i.connector_id = ? AND i.group_id = ? AND a.status `
+	if c.Kind == "closed" {
+		q += `<> 'closed'`
+	} else {
+		q += `= 'new'`
+	}
+	if err := r.db.QueryRow(ctx, q, connectorID, group).Scan(&behind); err != nil || behind > 0 {
+		return
+	}
+	res, err := r.db.Exec(ctx, `INSERT INTO connector_groups (connector_id, group_id, told) VALUES (?, ?, ?)
+		ON CONFLICT (connector_id, group_id) DO UPDATE SET told = excluded.told WHERE connector_groups.told <> excluded.told`, connectorID, group, c.Kind)
+	if err != nil {
+		r.log.Error("record connector group", "err", err)
+		return
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return // told already
+	}
+	if err := ga.ApplyGroup(ctx, group, c); err != nil {
+		r.log.Warn("connector could not update the group", "connector_id", connectorID, "group", group, "err", err)
+		if _, uerr := r.db.Exec(ctx, `UPDATE connectors SET last_write_error = ? WHERE id = ?`, "incident "+group+": "+plain(err), connectorID); uerr != nil {
+			r.log.Error("record connector error", "err", uerr)
+		}
+	}
 }

@@ -257,7 +257,7 @@ func (src *Source) fromAlertV2(a sentinel.AlertV2) connector.Item {
 	v := view{Title: a.Title, Description: a.Description, Severity: sev, Status: a.Status, Number: a.ID, Owner: a.AssignedTo,
 		URL: a.AlertWebURL, Products: []string{product}}
 	it := connector.Item{ExternalID: a.ID, Severity: severity(a.Severity), Status: status, Owner: a.AssignedTo, Modified: a.LastUpdateDateTime,
-		Open: src.open(fs, sev, []string{product})}
+		Open: src.open(fs, sev, []string{product}), Group: a.IncidentID}
 	it.Params = params("Alert", a.ID, "Incident", a.IncidentID, "Severity", sev, "Status", a.Status, "Owner", a.AssignedTo,
 		"Product", product, "Detection source", a.DetectionSource, "Category", a.Category, "MITRE techniques", strings.Join(a.MitreTechniques, ", "),
 		"Recommended actions", a.RecommendedActions, "Alert link", a.AlertWebURL, "Incident link", a.IncidentWebURL)

@@ -227,6 +227,30 @@ func (src *Source) applyLegacy(ctx context.Context, externalID string, c connect
 	return src.c.UpdateLegacyAlert(ctx, parts[2], p, vendor)
 }
 
+// ApplyGroup sets a Graph incident Active (with the member as assignee)
+// once lastmile holds all its alerts acknowledged, and resolves it once
+// they are all closed. Only the alerts mode groups items.
+func (src *Source) ApplyGroup(ctx context.Context, incidentID string, c connector.Change) error {
+	if src.mode != sentinel.ModeGraphAlerts {
+		return nil
+	}
+	var p sentinel.GraphIncidentPatch
+	switch c.Kind {
+	case "acknowledged":
+		p.Status = ptr("active")
+		if c.Email != "" {
+			p.AssignedTo = ptr(c.Email)
+		}
+	case "closed":
+		cl, det := graphClassification(src.s.CloseClassification)
+		p.Status, p.Classification, p.Determination = ptr("resolved"), ptr(cl), ptr(det)
+	default:
+		return nil
+	}
+	_, err := src.c.UpdateGraphIncident(ctx, incidentID, p)
+	return err
+}
+
 // Check tests sign-in and each permission the settings need.
 func (src *Source) Check(ctx context.Context) []connector.Check {
 	labels := src.s.Label != "-"

@@ -39,11 +39,24 @@ CREATE TABLE connector_items (
     alert_id      TEXT NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,
     remote_status TEXT NOT NULL DEFAULT '',
     remote_owner  TEXT NOT NULL DEFAULT '',
+    -- The incident a Graph alert belongs to: it is set Active or Closed
+    -- once every alert of it lastmile holds is acknowledged or closed.
+    group_id      TEXT NOT NULL DEFAULT '',
     last_modified INTEGER,                          -- as Microsoft last reported it
     created_at    INTEGER NOT NULL,
     PRIMARY KEY (connector_id, external_id)
 );
 CREATE INDEX connector_items_alert ON connector_items(alert_id);
+CREATE INDEX connector_items_group ON connector_items(connector_id, group_id);
+
+-- What each group (the Graph incident of alerts) was last told, so that
+-- alerts catching up together tell it once.
+CREATE TABLE connector_groups (
+    connector_id TEXT NOT NULL REFERENCES connectors(id) ON DELETE CASCADE,
+    group_id     TEXT NOT NULL,
+    told         TEXT NOT NULL,
+    PRIMARY KEY (connector_id, group_id)
+);
 
 -- The outbox: one row per timeline entry of a linked alert to write back
 -- (status, owner, comments) or to log (lifecycle records), written by a
