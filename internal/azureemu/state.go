@@ -198,6 +198,33 @@ func (e *Emulator) GrantARMRole(tenantID, clientID, scope, role string) error {
 	return nil
 }
 
+// RevokeARMRole removes a role assignment, as an administrator tidying up
+// permissions would: calls needing it are refused from then on (ARM checks
+// on every request).
+func (e *Emulator) RevokeARMRole(tenantID, clientID, scope, role string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	a := e.st.app(tenantID, clientID)
+	if a == nil {
+		return fmt.Errorf("azureemu: no app %s in tenant %s", clientID, tenantID)
+	}
+	a.ARMRoles[scope] = slices.DeleteFunc(a.ARMRoles[scope], func(r string) bool { return strings.EqualFold(r, role) })
+	return nil
+}
+
+// SetGraphRoles replaces an app's consented Graph application permissions.
+// Like Entra, tokens already issued keep the roles they were issued with.
+func (e *Emulator) SetGraphRoles(tenantID, clientID string, roles []string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	a := e.st.app(tenantID, clientID)
+	if a == nil {
+		return fmt.Errorf("azureemu: no app %s in tenant %s", clientID, tenantID)
+	}
+	a.GraphRoles = slices.Clone(roles)
+	return nil
+}
+
 func cloneApp(a App) App {
 	a.GraphRoles = slices.Clone(a.GraphRoles)
 	a.IngestionRoles = slices.Clone(a.IngestionRoles)
