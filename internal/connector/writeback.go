@@ -36,7 +36,7 @@ func (r *Runner) writeBack(ctx context.Context) error {
 		store.Micros(now.Add(-staleWrite))); err != nil {
 		return err
 	}
-	rows, err := r.db.Query(ctx, `SELECT w.connector_id, c.team_id, w.timeline_id, w.alert_id, w.external_id, w.kind, w.attempts
+	rows, err := r.db.Query(ctx, `SELECT w.connector_id, c.team_id, w.timeline_id, w.alert_id, w.external_id, w.kind, w.attempts, w.applied
 		FROM connector_writebacks w JOIN connectors c ON c.id = w.connector_id
 		WHERE w.status = 'pending' AND w.due_at <= ? AND NOT EXISTS (SELECT 1 FROM connector_writebacks e
 			WHERE e.connector_id = w.connector_id AND e.alert_id = w.alert_id AND e.timeline_id < w.timeline_id
@@ -49,11 +49,12 @@ func (r *Runner) writeBack(ctx context.Context) error {
 		connector, team, alertID, externalID, kind string
 		timeline                                   int64
 		attempts                                   int
+		applied                                    bool
 	}
 	var jobs []job
 	for rows.Next() {
 		var j job
-		if err := rows.Scan(&j.connector, &j.team, &j.timeline, &j.alertID, &j.externalID, &j.kind, &j.attempts); err != nil {
+		if err := rows.Scan(&j.connector, &j.team, &j.timeline, &j.alertID, &j.externalID, &j.kind, &j.attempts, &j.applied); err != nil {
 			rows.Close()
 			return err
 		}
@@ -85,7 +86,7 @@ func (r *Runner) writeBack(ctx context.Context) error {
 		if src == nil {
 			werr = fmt.Errorf("the connector's settings do not work")
 		} else {
-			werr = r.send(ctx, src, j.connector, j.externalID, j.alertID, j.kind, j.timeline)
+			werr = r.send(ctx, src, j.connector, j.externalID, j.alertID, j.kind, j.timeline, j.applied)
 		}
 		if err := r.record(ctx, j.connector, j.timeline, j.attempts+1, werr); err != nil {
 			return err
@@ -97,14 +98,19 @@ func (r *Runner) writeBack(ctx context.Context) error {
 	return nil
 }
 
-// send writes one change back and logs it, as the connector's settings ask.
-func (r *Runner) send(ctx context.Context, src Source, connectorID, externalID, alertID, kind string, timelineID int64) error {
+// send writes one change back and logs it, as the connector's settings
+// ask. A change that reached the source is marked applied at once, so a
+// retry after a failed log record does not write it twice.
+func (r *Runner) send(ctx context.Context, src Source, connectorID, externalID, alertID, kind string, timelineID int64, applied bool) error {
 	c, err := r.change(ctx, alertID, kind, timelineID)
 	if err != nil {
 		return err
 	}
-	if kind == "created" || (statusKinds[kind] && c.ByUser) {
+	if !applied && (kind == "created" || (statusKinds[kind] && c.ByUser)) {
 		if err := src.Apply(ctx, externalID, c); err != nil {
+			return err
+		}
+		if err := r.applied(ctx, connectorID, externalID, timelineID, c); err != nil {
 			return err
 		}
 		if ga, ok := src.(GroupApplier); ok && c.ByUser && (kind == "acknowledged" || kind == "closed") {
@@ -117,6 +123,32 @@ func (r *Runner) send(ctx context.Context, src Source, connectorID, externalID, 
 		}
 	}
 	return nil
+}
+
+// remoteAfter is the source's status (as Item normalises it) once a
+// change is applied.
+var remoteAfter = map[string]string{"acknowledged": "active", "unacknowledged": "new", "closed": "closed", "reopened": "active"}
+
+// applied records that a change reached the source, and what the source
+// now shows: when the next poll reads the incident back, it is our own
+// change, not one to follow (an acknowledgement undone here must not come
+// back as "taken in Sentinel").
+func (r *Runner) applied(ctx context.Context, connectorID, externalID string, timelineID int64, c Change) error {
+	return r.db.InTx(ctx, func(tx *store.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE connector_writebacks SET applied = ? WHERE connector_id = ? AND timeline_id = ?`, true, connectorID, timelineID); err != nil {
+			return err
+		}
+		status, ok := remoteAfter[c.Kind]
+		if !ok {
+			return nil
+		}
+		q, args := `UPDATE connector_items SET remote_status = ?`, []any{status}
+		if c.Kind == "acknowledged" && c.Email != "" {
+			q, args = q+`, remote_owner = ?`, append(args, c.Email)
+		}
+		_, err := tx.Exec(ctx, q+` WHERE connector_id = ? AND external_id = ?`, append(args, connectorID, externalID)...)
+		return err
+	})
 }
 
 // change reads what a timeline entry says.
@@ -143,7 +175,11 @@ func (r *Runner) record(ctx context.Context, connectorID string, timelineID int6
 				store.Micros(now), connectorID, timelineID); err != nil {
 				return err
 			}
-			_, err := tx.Exec(ctx, `UPDATE connectors SET written_count = written_count + 1 WHERE id = ?`, connectorID)
+			// The write error clears once no write-back waits on a failure:
+			// the health shows what is wrong now, not what was.
+			_, err := tx.Exec(ctx, `UPDATE connectors SET written_count = written_count + 1, last_write_error = CASE WHEN EXISTS
+				(SELECT 1 FROM connector_writebacks w WHERE w.connector_id = connectors.id AND w.status = 'pending' AND w.last_error <> '')
+				THEN last_write_error ELSE '' END WHERE id = ?`, connectorID)
 			return err
 		}
 		msg := plain(werr)

@@ -68,6 +68,8 @@ CREATE TABLE connector_writebacks (
     alert_id     TEXT NOT NULL,
     external_id  TEXT NOT NULL,
     kind         TEXT NOT NULL,
+    -- The change reached the source; a retry only redoes the log record.
+    applied      BOOLEAN NOT NULL DEFAULT FALSE,
     status       TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sending', 'sent', 'failed')),
     attempts     INTEGER NOT NULL DEFAULT 0,
     due_at       BIGINT NOT NULL,
