@@ -72,16 +72,19 @@ func (r *Runner) RunOnce(ctx context.Context) error {
 
 func (r *Runner) pollDue(ctx context.Context) error {
 	now := store.Micros(r.clock.Now())
-	rows, err := r.db.Query(ctx, `SELECT id, team_id FROM connectors WHERE enabled = ? AND next_poll_at <= ?
+	rows, err := r.db.Query(ctx, `SELECT id, team_id, next_poll_at FROM connectors WHERE enabled = ? AND next_poll_at <= ?
 		AND (claimed_until IS NULL OR claimed_until < ?) ORDER BY next_poll_at LIMIT 20`, true, now, now)
 	if err != nil {
 		return err
 	}
-	type due struct{ id, team string }
+	type due struct {
+		id, team string
+		at       int64
+	}
 	var ds []due
 	for rows.Next() {
 		var d due
-		if err := rows.Scan(&d.id, &d.team); err != nil {
+		if err := rows.Scan(&d.id, &d.team, &d.at); err != nil {
 			rows.Close()
 			return err
 		}
@@ -98,7 +101,7 @@ func (r *Runner) pollDue(ctx context.Context) error {
 			continue // another instance polls it
 		}
 		pctx, cancel := context.WithTimeout(ctx, pollTimeout)
-		r.poll(pctx, d.team, d.id)
+		r.poll(pctx, d.team, d.id, store.FromMicros(d.at))
 		cancel()
 	}
 	return nil
@@ -106,7 +109,7 @@ func (r *Runner) pollDue(ctx context.Context) error {
 
 // poll reads one connector's changes and records how it went. Its errors
 // are the connector's health, not the runner's.
-func (r *Runner) poll(ctx context.Context, teamID, id string) {
+func (r *Runner) poll(ctx context.Context, teamID, id string, due time.Time) {
 	c, src, err := r.svc.Source(ctx, teamID, id)
 	var read, created int
 	var wm *time.Time
@@ -114,7 +117,14 @@ func (r *Runner) poll(ctx context.Context, teamID, id string) {
 		read, created, wm, err = r.read(ctx, c, src)
 	}
 	now := r.clock.Now()
-	next := store.Micros(now.Add(time.Duration(max(c.PollSeconds, 1)) * time.Second))
+	// The next poll is an interval after this one was due, not after it
+	// ended, so polls keep their rhythm instead of drifting by the time a
+	// poll takes; one that fell behind (disabled, an outage) polls again
+	// at the next chance, once.
+	next := store.Micros(due.Add(time.Duration(max(c.PollSeconds, 1)) * time.Second))
+	if next < store.Micros(now) {
+		next = store.Micros(now)
+	}
 	q := `UPDATE connectors SET claimed_by = '', claimed_until = NULL, next_poll_at = ?, last_poll_at = ?, read_count = read_count + ?, created_count = created_count + ?`
 	args := []any{next, store.Micros(now), read, created}
 	if wm != nil {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lastmile/lastmile/internal/apperr"
@@ -56,11 +57,22 @@ type Service struct {
 	box   *seal.Box
 	clock clock.Clock
 	kinds map[string]Kind
+
+	// built keeps each connector's source while its settings stay the
+	// same, so its sign-in (and cached tokens) outlive one poll.
+	mu    sync.Mutex
+	built map[string]builtSource
+}
+
+type builtSource struct {
+	mode     string
+	settings string // as stored: a change (even within one clock tick) rebuilds
+	src      Source
 }
 
 // NewService returns the service for the kinds given.
 func NewService(db *store.DB, box *seal.Box, c clock.Clock, kinds ...Kind) *Service {
-	s := &Service{db: db, box: box, clock: c, kinds: map[string]Kind{}}
+	s := &Service{db: db, box: box, clock: c, kinds: map[string]Kind{}, built: map[string]builtSource{}}
 	for _, k := range kinds {
 		s.kinds[k.Name] = k
 	}
@@ -269,10 +281,19 @@ func (s *Service) Source(ctx context.Context, teamID, id string) (Connector, Sou
 	if err != nil {
 		return Connector{}, nil, err
 	}
+	s.mu.Lock()
+	b, ok := s.built[id]
+	s.mu.Unlock()
+	if ok && b.mode == c.Source && b.settings == string(raw) {
+		return c, b.src, nil
+	}
 	src, err := s.kinds[c.Kind].Build(c.Source, raw)
 	if err != nil {
 		return Connector{}, nil, apperr.New(apperr.Invalid, "settings: %v", err)
 	}
+	s.mu.Lock()
+	s.built[id] = builtSource{mode: c.Source, settings: string(raw), src: src}
+	s.mu.Unlock()
 	return c, src, nil
 }
 

@@ -38,10 +38,10 @@ func (r *Runner) writeBack(ctx context.Context) error {
 	}
 	rows, err := r.db.Query(ctx, `SELECT w.connector_id, c.team_id, w.timeline_id, w.alert_id, w.external_id, w.kind, w.attempts, w.applied
 		FROM connector_writebacks w JOIN connectors c ON c.id = w.connector_id
-		WHERE w.status = 'pending' AND w.due_at <= ? AND NOT EXISTS (SELECT 1 FROM connector_writebacks e
+		WHERE c.enabled = ? AND w.status = 'pending' AND w.due_at <= ? AND NOT EXISTS (SELECT 1 FROM connector_writebacks e
 			WHERE e.connector_id = w.connector_id AND e.alert_id = w.alert_id AND e.timeline_id < w.timeline_id
 			AND (e.status = 'sending' OR (e.status = 'pending' AND e.due_at > ?)))
-		ORDER BY w.timeline_id LIMIT 100`, store.Micros(now), store.Micros(now))
+		ORDER BY w.timeline_id LIMIT 100`, true, store.Micros(now), store.Micros(now))
 	if err != nil {
 		return err
 	}

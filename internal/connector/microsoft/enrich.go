@@ -164,6 +164,8 @@ func (src *Source) augment(ctx context.Context, it *connector.Item, n int, a sen
 // workspaceID is the workspace's id for queries: configured, or read from
 // ARM once.
 func (src *Source) workspaceID(ctx context.Context) (string, error) {
+	src.wsMu.Lock()
+	defer src.wsMu.Unlock()
 	if src.s.WorkspaceID != "" {
 		return src.s.WorkspaceID, nil
 	}
@@ -188,7 +190,11 @@ func (src *Source) Log(ctx context.Context, externalID string, c connector.Chang
 	case "ingestion":
 		return src.c.Upload(ctx, l.Endpoint, l.DCRImmutableID, l.Stream, []map[string]any{rec})
 	case "datacollector":
-		return src.c.PostDataCollector(ctx, l.URL, src.s.WorkspaceID, l.SharedKey, l.Table, []map[string]any{rec}, "TimeGenerated")
+		ws, err := src.workspaceID(ctx)
+		if err != nil {
+			return err
+		}
+		return src.c.PostDataCollector(ctx, l.URL, ws, l.SharedKey, l.Table, []map[string]any{rec}, "TimeGenerated")
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"text/template"
 	"time"
 
@@ -47,6 +48,10 @@ type Source struct {
 	c           *sentinel.Client
 	title, text *template.Template
 	clock       clock.Clock
+
+	// wsMu guards s.WorkspaceID, looked up once when not configured: a
+	// source serves polls and connection tests at the same time.
+	wsMu sync.Mutex
 }
 
 func build(mode string, raw json.RawMessage, opt Options) (*Source, error) {
