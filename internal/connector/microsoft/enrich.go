@@ -2,11 +2,14 @@ package microsoft
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
+	"encoding/base64"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"sort"
 	"strings"
 	"time"
@@ -137,6 +140,9 @@ func (src *Source) augment(ctx context.Context, it *connector.Item, n int, a sen
 	}
 	it.Params = append(it.Params, ingest.Param{Name: fmt.Sprintf("Alert %d query results", n), Value: summary},
 		ingest.Param{Name: fmt.Sprintf("Alert %d query", n), Value: query})
+	if link := src.queryLink(query, start, end); link != "" {
+		it.Params = append(it.Params, ingest.Param{Name: fmt.Sprintf("Alert %d query link", n), Value: link})
+	}
 	if rows == 0 {
 		return nil
 	}
@@ -197,4 +203,26 @@ func (src *Source) Log(ctx context.Context, externalID string, c connector.Chang
 		return src.c.PostDataCollector(ctx, l.URL, ws, l.SharedKey, l.Table, []map[string]any{rec}, "TimeGenerated")
 	}
 	return nil
+}
+
+// queryLink opens the query, over the alert's window, in the workspace's
+// Logs blade of the Azure portal: the portal takes the query gzipped and
+// base64-encoded in the link, as its own "share link to query" makes.
+func (src *Source) queryLink(query string, start, end time.Time) string {
+	st := src.s
+	if st.SubscriptionID == "" || st.ResourceGroup == "" || st.WorkspaceName == "" {
+		return ""
+	}
+	var z bytes.Buffer
+	w := gzip.NewWriter(&z)
+	w.Write([]byte(query))
+	w.Close()
+	resource := "/subscriptions/" + st.SubscriptionID + "/resourceGroups/" + st.ResourceGroup +
+		"/providers/Microsoft.OperationalInsights/workspaces/" + st.WorkspaceName
+	link := "https://portal.azure.com/#@" + st.TenantID + "/blade/Microsoft_OperationsManagementSuite_Workspace/Logs.ReactView/resourceId/" +
+		url.PathEscape(resource) + "/source/LogsBlade.AnalyticsShareLinkToQuery/q/" + url.PathEscape(base64.StdEncoding.EncodeToString(z.Bytes()))
+	if !start.IsZero() && !end.IsZero() {
+		link += "/timespan/" + url.PathEscape(start.UTC().Format(time.RFC3339)+"/"+end.UTC().Format(time.RFC3339))
+	}
+	return link
 }
