@@ -109,6 +109,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, c clock.Clock, chann
 		Limits:     a.channels.limits,
 		Updates:    a.channels.settings.Updater,
 		Observe:    a.channels.settings.Observe,
+		Deliveries: a.channels.inbound.Delivery,
 	})
 	a.channels.runner = connector.NewRunner(a.channels.connectors, a.Alerts, a.Teams, log, connector.RunnerOptions{Wake: a.Engine.Wake})
 	if err := a.Alerts.Prepare(ctx); err != nil {

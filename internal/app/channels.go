@@ -20,6 +20,7 @@ import (
 	"github.com/lastmile/lastmile/internal/notify/twilio"
 	"github.com/lastmile/lastmile/internal/notify/webhook"
 	"github.com/lastmile/lastmile/internal/seal"
+	"github.com/lastmile/lastmile/internal/store"
 )
 
 // providerTimeout bounds one call to a provider's API.
@@ -123,6 +124,10 @@ func (a *App) housekeeping(ctx context.Context, deliver bool) {
 		if n%3600 == 0 {
 			if err := a.channels.tokens.Purge(ctx); err != nil && ctx.Err() == nil {
 				a.log.Error("purge spent tokens", "err", err)
+			}
+			// Delivery reports no message ever claimed (test messages).
+			if _, err := a.DB.Exec(ctx, `DELETE FROM early_deliveries WHERE at < ?`, store.Micros(a.clock.Now().Add(-24*time.Hour))); err != nil && ctx.Err() == nil {
+				a.log.Error("purge early delivery reports", "err", err)
 			}
 			// Outbound deliveries are kept 30 days for admins to look at.
 			if _, err := a.channels.deliverer.Prune(ctx, a.clock.Now().Add(-30*24*time.Hour)); err != nil && ctx.Err() == nil {

@@ -132,7 +132,52 @@ func (e *Engine) dispatch(ctx context.Context, ids []string, now time.Time) erro
 		}()
 	}
 	wg.Wait()
-	return e.db.InTx(ctx, func(tx *store.Tx) error { return e.recordAll(ctx, tx, outs) })
+	if err := e.db.InTx(ctx, func(tx *store.Tx) error { return e.recordAll(ctx, tx, outs) }); err != nil {
+		return err
+	}
+	return e.earlyDeliveries(ctx, outs)
+}
+
+// earlyDeliveries applies delivery reports that came in before the
+// messages they are about were recorded as sent.
+func (e *Engine) earlyDeliveries(ctx context.Context, outs []outcome) error {
+	if e.opt.Deliveries == nil {
+		return nil
+	}
+	var ids []string
+	for _, o := range outs {
+		if o.provider != "" && o.err == nil {
+			ids = append(ids, o.provider)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	rows, err := e.db.Query(ctx, `SELECT channel, provider_id, status, detail FROM early_deliveries WHERE provider_id IN (`+store.Placeholders(len(ids))+`) ORDER BY at`,
+		store.Args(ids)...)
+	if err != nil {
+		return err
+	}
+	type report struct{ channel, id, status, detail string }
+	var rs []report
+	for rows.Next() {
+		var r report
+		if err := rows.Scan(&r.channel, &r.id, &r.status, &r.detail); err != nil {
+			rows.Close()
+			return err
+		}
+		rs = append(rs, r)
+	}
+	rows.Close()
+	for _, r := range rs {
+		if err := e.opt.Deliveries(ctx, r.channel, r.id, r.status, r.detail); err != nil {
+			return err
+		}
+		if _, err := e.db.Exec(ctx, `DELETE FROM early_deliveries WHERE channel = ? AND provider_id = ? AND status = ?`, r.channel, r.id, r.status); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // load reads the claimed messages and marks those whose alert no longer

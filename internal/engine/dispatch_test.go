@@ -721,3 +721,32 @@ func TestSharedNumberGetsOneMessagePerAlert(t *testing.T) {
 		}
 	})
 }
+
+// A delivery report that beat the engine to recording the provider's id
+// is applied once the id is recorded.
+func TestEarlyDeliveryReportIsApplied(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db)
+		w.pushOnly()
+		w.punch("ann", false)
+		if _, err := db.Exec(w.ctx, `INSERT INTO early_deliveries (channel, provider_id, status, detail, at) VALUES ('push', 'push-1', 'delivered', '', 1)`); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		e := engine.New(w.db, w.clock, w.teams, w.duty, w.channels, slog.New(slog.DiscardHandler), engine.Options{InstanceID: "e1",
+			Deliveries: func(ctx context.Context, channel, providerID, status, detail string) error {
+				got = append(got, channel+" "+providerID+" "+status)
+				return nil
+			}})
+		w.raise(`{"Title":"x"}`)
+		w.run(e)
+		if len(got) != 1 || got[0] != "push push-1 delivered" {
+			t.Fatalf("reports applied: %q", got)
+		}
+		var left int
+		db.QueryRow(w.ctx, `SELECT COUNT(*) FROM early_deliveries`).Scan(&left)
+		if left != 0 {
+			t.Fatalf("%d early reports left", left)
+		}
+	})
+}

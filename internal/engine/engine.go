@@ -62,6 +62,9 @@ type Options struct {
 	// Updates, when set, is called for alerts whose status changed so chat
 	// messages already sent can show it.
 	Updates func(channel string) (notify.Updater, bool)
+	// Deliveries, when set, takes delivery reports that arrived before
+	// their message's provider id was recorded.
+	Deliveries func(ctx context.Context, channel, providerID, status, detail string) error
 	// Observe, when set, hears how each send went, so a provider that is
 	// failing shows so to administrators.
 	Observe func(ctx context.Context, channel string, err error)

@@ -31,7 +31,11 @@ func (s *Service) Delivery(ctx context.Context, channel, providerID, status, det
 		err := tx.QueryRow(ctx, `SELECT n.id, n.alert_id, n.user_id, COALESCE(u.email, n.user_id) FROM notifications n LEFT JOIN users u ON u.id = n.user_id
 			WHERE n.channel = ? AND n.provider_id = ?`, channel, providerID).Scan(&id, &alertID, &userID, &who)
 		if errors.Is(err, sql.ErrNoRows) {
-			return nil // a test message, or one from before a restore
+			// The provider called back before the engine recorded the id
+			// (or it is a test message): keep it for when the id arrives.
+			_, err := tx.Exec(ctx, `INSERT INTO early_deliveries (channel, provider_id, status, detail, at) VALUES (?, ?, ?, ?, ?)
+				ON CONFLICT (channel, provider_id, status) DO NOTHING`, channel, providerID, status, detail, store.Micros(now))
+			return err
 		}
 		if err != nil {
 			return fmt.Errorf("find notification for delivery report: %w", err)

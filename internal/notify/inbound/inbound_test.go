@@ -272,3 +272,18 @@ func TestDeliveryReportsReachTheTimelineAndMoveOn(t *testing.T) {
 		}
 	})
 }
+
+// A report for a message not recorded yet is kept, not dropped.
+func TestEarlyDeliveryReportIsKept(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db)
+		if err := w.in.Delivery(w.ctx, "sms", "SM-early", "delivered", ""); err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		db.QueryRow(w.ctx, `SELECT COUNT(*) FROM early_deliveries WHERE channel = 'sms' AND provider_id = 'SM-early'`).Scan(&n)
+		if n != 1 {
+			t.Fatalf("%d early reports kept", n)
+		}
+	})
+}

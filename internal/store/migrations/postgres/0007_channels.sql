@@ -64,6 +64,17 @@ ALTER TABLE notifications ADD COLUMN bundled_into TEXT NOT NULL DEFAULT '';
 ALTER TABLE notifications ADD COLUMN update_due BIGINT;
 CREATE INDEX notifications_update_due ON notifications(update_due) WHERE update_due IS NOT NULL;
 CREATE INDEX notifications_provider ON notifications(channel, provider_id);
+-- Delivery reports that arrived before the message's provider id was
+-- recorded (a fast provider calls back while the engine still records
+-- the send): applied once the id is stored, never dropped.
+CREATE TABLE early_deliveries (
+    channel     TEXT NOT NULL,
+    provider_id TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    detail      TEXT NOT NULL DEFAULT '',
+    at          BIGINT NOT NULL,
+    PRIMARY KEY (channel, provider_id, status)
+);
 CREATE INDEX notifications_address ON notifications(address, sent_at);
 
 -- SIGNL4-compatible outbound webhooks of a team.
