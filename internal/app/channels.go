@@ -75,7 +75,7 @@ func (a *App) buildChannels(ctx context.Context, baseURL string, override []noti
 	}
 	ch.settings = settings.New(a.DB, box, a.clock, a.log, deps, ch.registry,
 		push.Provider(), ntfy.Provider(), twilio.Provider(), email.Provider(), slack.Provider(), teams.Provider(),
-		webhook.Provider(webhook.Options{Secret: []byte(a.cfg.WebhookSecret), AllowPrivate: a.cfg.AllowPrivateWebhooks}))
+		webhook.Provider(webhook.Options{Secret: []byte(a.cfg.WebhookSecret), AllowPrivate: a.cfg.AllowPrivateWebhooks, Clock: a.clock}))
 	if err := ch.settings.Load(ctx); err != nil {
 		return fmt.Errorf("load channel settings: %w", err)
 	}

@@ -7,9 +7,6 @@ package webhook
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,7 +15,9 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/lastmile/lastmile/internal/clock"
 	"github.com/lastmile/lastmile/internal/notify"
+	"github.com/lastmile/lastmile/internal/notify/outbound"
 )
 
 // Options configure the channel.
@@ -29,6 +28,8 @@ type Options struct {
 	// addresses (for webhooks inside your own network).
 	AllowPrivate bool
 	Timeout      time.Duration
+	// Clock stamps the payload and the signature (default: the wall clock).
+	Clock clock.Clock
 }
 
 // Channel sends notifications as webhooks.
@@ -41,6 +42,9 @@ type Channel struct {
 func New(opt Options) *Channel {
 	if opt.Timeout <= 0 {
 		opt.Timeout = 10 * time.Second
+	}
+	if opt.Clock == nil {
+		opt.Clock = clock.Real{}
 	}
 	return &Channel{opt: opt, client: notify.GuardedClient(opt.AllowPrivate, opt.Timeout)}
 }
@@ -61,14 +65,16 @@ type payload struct {
 		Title    string `json:"title"`
 		Text     string `json:"text"`
 		Severity string `json:"severity,omitempty"`
+		URL      string `json:"url,omitempty"`
 	} `json:"alert"`
+	// Actions are signed, single-use links the receiver may POST to act
+	// as the member (acknowledge, close, escalate).
+	Actions []action `json:"actions,omitempty"`
 }
 
-// Sign returns the signature header value of body under secret.
-func Sign(secret, body []byte) string {
-	m := hmac.New(sha256.New, secret)
-	m.Write(body)
-	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+type action struct {
+	Name string `json:"name"`
+	URL  string `json:"url"`
 }
 
 // Send posts the notification. 4xx answers (but 408 and 429) are permanent.
@@ -78,8 +84,12 @@ func (c *Channel) Send(ctx context.Context, m notify.Message) (string, error) {
 		return "", notify.Permanent(fmt.Errorf("webhook address %q is not an http(s) URL", m.Address))
 	}
 	var p payload
-	p.ID, p.Kind, p.Round, p.UserID, p.SentAt = m.NotificationID, m.Kind, m.Round, m.UserID, time.Now().UTC()
-	p.Alert.ID, p.Alert.TeamID, p.Alert.Title, p.Alert.Text, p.Alert.Severity = m.AlertID, m.TeamID, m.Title, m.Text, m.Severity
+	now := c.opt.Clock.Now()
+	p.ID, p.Kind, p.Round, p.UserID, p.SentAt = m.NotificationID, m.Kind, m.Round, m.UserID, now
+	p.Alert.ID, p.Alert.TeamID, p.Alert.Title, p.Alert.Text, p.Alert.Severity, p.Alert.URL = m.AlertID, m.TeamID, m.Title, m.Text, m.Severity, m.AlertURL
+	for _, a := range m.Actions {
+		p.Actions = append(p.Actions, action{Name: a.Name, URL: a.URL})
+	}
 	body, err := json.Marshal(p)
 	if err != nil {
 		return "", notify.Permanent(err)
@@ -92,7 +102,10 @@ func (c *Channel) Send(ctx context.Context, m notify.Message) (string, error) {
 	req.Header.Set("User-Agent", "lastmile-webhook")
 	req.Header.Set("X-Lastmile-Event-Id", m.NotificationID)
 	if len(c.opt.Secret) > 0 {
-		req.Header.Set("X-Lastmile-Signature", Sign(c.opt.Secret, body))
+		// The same scheme as outbound webhooks: t=<unix>,v1=<HMAC over
+		// "t.body">, so receivers check both the same way and a captured
+		// request cannot be replayed later.
+		req.Header.Set("X-Lastmile-Signature", outbound.Sign(c.opt.Secret, body, now))
 	}
 	resp, err := c.client.Do(req)
 	if err != nil {
