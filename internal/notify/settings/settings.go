@@ -116,7 +116,7 @@ func (s *Service) read(ctx context.Context, name string) (row, bool, error) {
 // channels, so alerts still show up in the log and on the timeline.
 func (s *Service) Load(ctx context.Context) error {
 	for _, name := range s.Providers() {
-		if err := s.load(ctx, name, false); err != nil {
+		if err := s.load(ctx, name); err != nil {
 			return err
 		}
 	}
@@ -146,14 +146,14 @@ func (s *Service) Refresh(ctx context.Context) error {
 	s.mu.Unlock()
 	rows.Close()
 	for _, name := range changed {
-		if err := s.load(ctx, name, false); err != nil {
+		if err := s.load(ctx, name); err != nil {
 			return err
 		}
 	}
 	return rows.Err()
 }
 
-func (s *Service) load(ctx context.Context, name string, _ bool) error {
+func (s *Service) load(ctx context.Context, name string) error {
 	p := s.providers[name]
 	r, _, err := s.read(ctx, name)
 	if err != nil {
@@ -265,7 +265,7 @@ func (s *Service) Put(ctx context.Context, name string, raw json.RawMessage, ena
 	if err != nil {
 		return View{}, fmt.Errorf("save %s settings: %w", name, err)
 	}
-	if err := s.load(ctx, name, true); err != nil {
+	if err := s.load(ctx, name); err != nil {
 		return View{}, err
 	}
 	return s.Get(ctx, name)
@@ -342,7 +342,8 @@ func (s *Service) Callback(provider, path string) http.Handler {
 	return nil
 }
 
-// Updaters returns the current channels that can update a message they sent.
+// Updater returns the current channel named channel if it can update a
+// message it sent.
 func (s *Service) Updater(channel string) (notify.Updater, bool) {
 	c, err := s.reg.Get(channel)
 	if err != nil {
