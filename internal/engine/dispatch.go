@@ -378,8 +378,15 @@ func (e *Engine) failed(ctx context.Context, tx *store.Tx, m notify.Message, at 
 	if _, err := tx.Exec(ctx, `UPDATE notifications SET status = 'failed', last_error = ? WHERE id = ?`, why, m.NotificationID); err != nil {
 		return err
 	}
-	_, err := tx.Exec(ctx, `UPDATE notifications SET due_at = ? WHERE id = (SELECT id FROM notifications
+	return NextRuleNow(ctx, tx, m.AlertID, m.UserID, at)
+}
+
+// NextRuleNow brings a member's next pending message for an alert forward
+// to at: their next notification rule is used now, not at its delay,
+// because the last one did not reach them.
+func NextRuleNow(ctx context.Context, q store.Q, alertID, userID string, at time.Time) error {
+	_, err := q.Exec(ctx, `UPDATE notifications SET due_at = ? WHERE id = (SELECT id FROM notifications
 		WHERE alert_id = ? AND user_id = ? AND status = 'pending' AND due_at > ? ORDER BY due_at LIMIT 1)`,
-		store.Micros(at), m.AlertID, m.UserID, store.Micros(at))
+		store.Micros(at), alertID, userID, store.Micros(at))
 	return err
 }

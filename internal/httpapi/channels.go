@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/lastmile/lastmile/internal/apperr"
@@ -122,7 +123,7 @@ func (s *Server) testChannel(w http.ResponseWriter, r *http.Request, p *principa
 	if req.Channel == "" {
 		req.Channel = v.Channels[0]
 	}
-	if !contains(v.Channels, req.Channel) {
+	if !slices.Contains(v.Channels, req.Channel) {
 		s.writeError(w, r, apperr.New(apperr.Invalid, "%s serves the channels %s, not %q", v.Provider, strings.Join(v.Channels, ", "), req.Channel))
 		return
 	}
@@ -196,13 +197,4 @@ func (s *Server) sendVerification(ctx context.Context, c team.ContactMethod, cod
 		NotificationID: "verify-" + c.ID, Code: code, Title: "lastmile verification code",
 		Text: "Your lastmile verification code is " + code + ". It expires in 10 minutes."})
 	return err
-}
-
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

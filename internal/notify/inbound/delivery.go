@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/lastmile/lastmile/internal/alert"
+	"github.com/lastmile/lastmile/internal/engine"
 	"github.com/lastmile/lastmile/internal/store"
 )
 
@@ -34,7 +35,7 @@ func (s *Service) Delivery(ctx context.Context, channel, providerID, status, det
 			// The provider called back before the engine recorded the id
 			// (or it is a test message): keep it for when the id arrives.
 			_, err := tx.Exec(ctx, `INSERT INTO early_deliveries (channel, provider_id, status, detail, at) VALUES (?, ?, ?, ?, ?)
-				ON CONFLICT (channel, provider_id, status) DO NOTHING`, channel, providerID, status, detail, store.Micros(now))
+				ON CONFLICT (provider_id, channel, status) DO NOTHING`, channel, providerID, status, detail, store.Micros(now))
 			return err
 		}
 		if err != nil {
@@ -54,9 +55,7 @@ func (s *Service) Delivery(ctx context.Context, channel, providerID, status, det
 		if detail != "" {
 			text += ": " + detail
 		}
-		if _, err := tx.Exec(ctx, `UPDATE notifications SET due_at = ? WHERE id = (SELECT id FROM notifications
-			WHERE alert_id = ? AND user_id = ? AND status = 'pending' AND due_at > ? ORDER BY due_at LIMIT 1)`,
-			store.Micros(now), alertID, userID, store.Micros(now)); err != nil {
+		if err := engine.NextRuleNow(ctx, tx, alertID, userID, now); err != nil {
 			return err
 		}
 		return alert.AppendTimeline(ctx, tx, alertID, now, alert.KindNotifyFailed, alert.SystemActor(), text)

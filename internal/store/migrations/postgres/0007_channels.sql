@@ -73,7 +73,7 @@ CREATE TABLE early_deliveries (
     status      TEXT NOT NULL,
     detail      TEXT NOT NULL DEFAULT '',
     at          BIGINT NOT NULL,
-    PRIMARY KEY (channel, provider_id, status)
+    PRIMARY KEY (provider_id, channel, status) -- looked up by provider id
 );
 CREATE INDEX notifications_address ON notifications(address, sent_at);
 
