@@ -22,6 +22,7 @@ import (
 	"github.com/lastmile/lastmile/internal/notify/push"
 	"github.com/lastmile/lastmile/internal/store"
 	"github.com/lastmile/lastmile/internal/team"
+	"github.com/lastmile/lastmile/internal/web/session"
 )
 
 // App is a running lastmile server.
@@ -44,6 +45,8 @@ type App struct {
 	// channels is the channel subsystem (providers, tokens, answers,
 	// outbound webhooks).
 	channels *channels
+	// sessions are the web app's sign-ins, purged by housekeeping.
+	sessions *session.Store
 }
 
 // OpenStore opens and, if asked, migrates the database.
@@ -122,10 +125,16 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, c clock.Clock, chann
 func (a *App) Start() error {
 	ln := a.ln
 	base := a.BaseURL()
+	webApp, sessions, err := a.buildWeb(base)
+	if err != nil {
+		return err
+	}
+	a.sessions = sessions
 	ctx, cancel := context.WithCancel(context.Background())
 	a.stopEng, a.engDone = cancel, make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() { a.housekeeping(ctx, !a.cfg.NoEngine) })
+	wg.Go(func() { webApp.Run(ctx) })
 	if !a.cfg.NoEngine {
 		wg.Go(func() { a.Engine.Run(ctx) })
 	}
@@ -134,6 +143,7 @@ func (a *App) Start() error {
 		close(a.engDone)
 	}()
 	api := httpapi.New(httpapi.Config{BaseURL: base, MaxBodyBytes: a.cfg.MaxBodyBytes, Limits: ingest.DefaultLimits, Metrics: a.metrics.reg, Wake: a.Engine.Wake,
+		Sessions: sessions, Web: webApp.Handler(),
 		Channels: &httpapi.Channels{Settings: a.channels.settings, Inbound: a.channels.inbound, Outbound: a.channels.outbound,
 			VAPIDPublicKey: func(ctx context.Context) (string, error) { return push.PublicKey(ctx, a.channels.keys) }},
 		Connectors: a.channels.connectors},

@@ -129,6 +129,11 @@ func (a *App) housekeeping(ctx context.Context, deliver bool) {
 			if _, err := a.DB.Exec(ctx, `DELETE FROM early_deliveries WHERE at < ?`, store.Micros(a.clock.Now().Add(-24*time.Hour))); err != nil && ctx.Err() == nil {
 				a.log.Error("purge early delivery reports", "err", err)
 			}
+			if a.sessions != nil {
+				if _, err := a.sessions.Purge(ctx); err != nil && ctx.Err() == nil {
+					a.log.Error("purge expired sessions", "err", err)
+				}
+			}
 			// Outbound deliveries are kept 30 days for admins to look at.
 			if _, err := a.channels.deliverer.Prune(ctx, a.clock.Now().Add(-30*24*time.Hour)); err != nil && ctx.Err() == nil {
 				a.log.Error("prune outbound deliveries", "err", err)

@@ -45,6 +45,15 @@ type Config struct {
 	// ConnectorCAFile names PEM certificate authorities the Microsoft
 	// connector trusts besides the system's.
 	ConnectorCAFile string
+	// OIDC* offer single sign-on with an OpenID Connect provider
+	// (Microsoft Entra ID or any other) on the sign-in page.
+	OIDCIssuer       string
+	OIDCClientID     string
+	OIDCClientSecret string
+	OIDCName         string
+	// OIDCCAFile names PEM certificate authorities trusted for the OIDC
+	// provider besides the system's (a private identity provider; tests).
+	OIDCCAFile string
 }
 
 // DefaultDatabaseURL is an SQLite file in the working directory.
@@ -74,6 +83,11 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.EncryptionKey, "encryption-key", "", "32-byte key (base64) that encrypts stored credentials; prefer LASTMILE_ENCRYPTION_KEY_FILE")
 	fs.StringVar(&c.EncryptionKeyFile, "encryption-key-file", "lastmile.key", "file holding the encryption key; created with a new key on first start if missing")
 	fs.StringVar(&c.ConnectorCAFile, "connector-ca-file", "", "PEM file of extra certificate authorities the Microsoft connector trusts (a TLS-inspecting proxy; the Azure emulator)")
+	fs.StringVar(&c.OIDCIssuer, "oidc-issuer", "", "OpenID Connect issuer URL for single sign-on, e.g. https://login.microsoftonline.com/<tenant-id>/v2.0")
+	fs.StringVar(&c.OIDCClientID, "oidc-client-id", "", "client (application) id registered with the OpenID Connect provider")
+	fs.StringVar(&c.OIDCClientSecret, "oidc-client-secret", "", "client secret for the OpenID Connect provider; prefer LASTMILE_OIDC_CLIENT_SECRET_FILE")
+	fs.StringVar(&c.OIDCName, "oidc-name", "Microsoft", "provider name on the sign-in button (\"Sign in with …\")")
+	fs.StringVar(&c.OIDCCAFile, "oidc-ca-file", "", "PEM file of extra certificate authorities trusted for the OpenID Connect provider")
 	fs.StringVar(&c.ChannelLimits, "channel-limits", "", "per-address message limits replacing the defaults, e.g. \"sms=1/1m,5/15m,11/1h;push=20/1m\"")
 }
 
@@ -118,6 +132,14 @@ func (c *Config) Validate() error {
 	}
 	if c.DatabaseURL == "" {
 		errs = append(errs, errors.New("--database-url must not be empty"))
+	}
+	if c.OIDCIssuer != "" {
+		if u, err := url.Parse(c.OIDCIssuer); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("--oidc-issuer %q must be the provider's https URL", c.OIDCIssuer))
+		}
+		if c.OIDCClientID == "" {
+			errs = append(errs, errors.New("--oidc-issuer needs --oidc-client-id (the application id registered with the provider)"))
+		}
 	}
 	if c.BaseURL != "" {
 		if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

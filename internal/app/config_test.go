@@ -59,6 +59,7 @@ func TestApplyEnvSetsUnsetFlags(t *testing.T) {
 		Migrate:                   false,
 		ShutdownTimeout:           5 * time.Second,
 		EncryptionKeyFile:         "lastmile.key",
+		OIDCName:                  "Microsoft",
 	}
 	if *c != want {
 		t.Fatalf("config after ApplyEnv = %+v\nwant %+v", *c, want)

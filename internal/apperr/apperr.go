@@ -5,6 +5,7 @@ package apperr
 import (
 	"errors"
 	"fmt"
+	"net/http"
 
 	"github.com/lastmile/lastmile/internal/store"
 )
@@ -75,4 +76,31 @@ func As(err error) (*Error, bool) {
 	var e *Error
 	ok := errors.As(err, &e)
 	return e, ok
+}
+
+// HTTPStatus is the HTTP status that answers an error of kind k.
+func HTTPStatus(k Kind) int {
+	switch k {
+	case Invalid:
+		return http.StatusBadRequest
+	case NotFound:
+		return http.StatusNotFound
+	case Conflict:
+		return http.StatusConflict
+	case Forbidden:
+		return http.StatusForbidden
+	case Unauthorized:
+		return http.StatusUnauthorized
+	case TooLarge:
+		return http.StatusRequestEntityTooLarge
+	case Unsupported:
+		return http.StatusUnsupportedMediaType
+	case BadMethod:
+		return http.StatusMethodNotAllowed
+	case Unavailable:
+		return http.StatusServiceUnavailable
+	case Upstream:
+		return http.StatusBadGateway
+	}
+	return http.StatusInternalServerError
 }

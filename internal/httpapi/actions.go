@@ -48,7 +48,7 @@ func (s *Server) actionForm(w http.ResponseWriter, r *http.Request) {
 		if apperr.KindOf(err) == apperr.Internal {
 			s.log.Error("action link", "err", err)
 		}
-		s.actionAnswer(w, r, statusOf(apperr.KindOf(err)), actionView{Heading: "This link does not work", Text: plainError(err), Class: "err"})
+		s.actionAnswer(w, r, apperr.HTTPStatus(apperr.KindOf(err)), actionView{Heading: "This link does not work", Text: plainError(err), Class: "err"})
 		return
 	}
 	label := actionLabels[c.Action]
@@ -72,7 +72,7 @@ func (s *Server) actionDo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		status := statusOf(apperr.KindOf(err))
+		status := apperr.HTTPStatus(apperr.KindOf(err))
 		if apperr.KindOf(err) == apperr.Internal {
 			s.log.Error("action link", "err", err)
 		}

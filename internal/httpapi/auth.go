@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"crypto/subtle"
 	"net/http"
 	"strings"
 
@@ -68,10 +69,40 @@ func (s *Server) authenticate(ctx context.Context, key string) (*principal, erro
 	return &principal{user: u, roles: roles}, nil
 }
 
+// caller authenticates by API key or, from the web app's scripts, by the
+// session cookie. A cookie is sent by the browser on its own, so a request
+// that changes anything must also carry the session's CSRF token in
+// X-CSRF-Token, which another site cannot read.
+func (s *Server) caller(r *http.Request) (*principal, error) {
+	key := apiKeyFrom(r)
+	if key != "" || s.cfg.Sessions == nil {
+		return s.authenticate(r.Context(), key)
+	}
+	ss, err := s.cfg.Sessions.FromRequest(r)
+	if err != nil {
+		return s.authenticate(r.Context(), key)
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		got := r.Header.Get("X-CSRF-Token")
+		if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(ss.CSRF)) != 1 {
+			return nil, apperr.New(apperr.Forbidden, "a request with the session cookie must send the page's CSRF token in X-CSRF-Token")
+		}
+	}
+	u, err := s.teams.User(r.Context(), ss.UserID)
+	if err != nil {
+		return nil, apperr.New(apperr.Unauthorized, "your session has ended; sign in again")
+	}
+	roles, err := s.teams.Roles(r.Context(), u.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &principal{user: u, roles: roles}, nil
+}
+
 // authed wraps a handler that needs a signed-in caller.
 func (s *Server) authed(h func(w http.ResponseWriter, r *http.Request, p *principal)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		p, err := s.authenticate(r.Context(), apiKeyFrom(r))
+		p, err := s.caller(r)
 		if err != nil {
 			s.writeError(w, r, err)
 			return

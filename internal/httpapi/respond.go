@@ -20,32 +20,6 @@ type errorBody struct {
 	RequestID string `json:"requestId"`
 }
 
-func statusOf(k apperr.Kind) int {
-	switch k {
-	case apperr.Invalid:
-		return http.StatusBadRequest
-	case apperr.NotFound:
-		return http.StatusNotFound
-	case apperr.Conflict:
-		return http.StatusConflict
-	case apperr.Forbidden:
-		return http.StatusForbidden
-	case apperr.Unauthorized:
-		return http.StatusUnauthorized
-	case apperr.TooLarge:
-		return http.StatusRequestEntityTooLarge
-	case apperr.Unsupported:
-		return http.StatusUnsupportedMediaType
-	case apperr.BadMethod:
-		return http.StatusMethodNotAllowed
-	case apperr.Unavailable:
-		return http.StatusServiceUnavailable
-	case apperr.Upstream:
-		return http.StatusBadGateway
-	}
-	return http.StatusInternalServerError
-}
-
 // writeError answers with err mapped to its status. Internal errors are
 // logged and shown only as "internal error".
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
@@ -66,7 +40,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if k == apperr.Unauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="lastmile"`)
 	}
-	writeJSON(w, statusOf(k), body)
+	writeJSON(w, apperr.HTTPStatus(k), body)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -24,6 +24,7 @@ import (
 	"github.com/lastmile/lastmile/internal/ingest"
 	"github.com/lastmile/lastmile/internal/store"
 	"github.com/lastmile/lastmile/internal/team"
+	"github.com/lastmile/lastmile/internal/web/session"
 )
 
 // Config is what the HTTP layer needs to know.
@@ -44,6 +45,11 @@ type Config struct {
 	Channels *Channels
 	// Connectors keeps the teams' Sentinel and Graph connectors.
 	Connectors *connector.Service
+	// Sessions, if set, lets the web app's pages call the API with their
+	// session cookie.
+	Sessions *session.Store
+	// Web, if set, serves every path the API does not: the web app.
+	Web http.Handler
 }
 
 // Server holds the handlers' dependencies.
@@ -96,7 +102,11 @@ func (s *Server) Handler() http.Handler {
 	// Without these, ServeMux would redirect POST /webhook to /webhook/ and
 	// answer everything else in plain text.
 	mux.HandleFunc("/webhook", notFound)
-	mux.HandleFunc("/", notFound)
+	if s.cfg.Web != nil {
+		mux.Handle("/", s.cfg.Web)
+	} else {
+		mux.HandleFunc("/", notFound)
+	}
 	// The request ID goes first: the others log it, and the mux sets the route
 	// pattern on the very request logRequests holds.
 	return withRequestID(s.recoverer(s.logRequests(mux)))

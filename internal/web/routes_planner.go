@@ -1,0 +1,5 @@
+package web
+
+func (s *Server) plannerRoutes() []route {
+	return nil
+}
