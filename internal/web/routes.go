@@ -20,6 +20,7 @@ func (s *Server) routes() []route {
 		s.meRoutes(),
 		s.pwaRoutes(),
 		s.consoleRoutes(),
+		s.integrationRoutes(),
 		s.plannerRoutes(),
 		s.reportRoutes(),
 	} {
