@@ -509,7 +509,7 @@ func TestServeStartsAndStops(t *testing.T) {
 	env := map[string]string{"LASTMILE_SHUTDOWN_TIMEOUT": "5s", "LASTMILE_DATABASE_URL": f.url}
 	r := serveUntil(t, "(set LASTMILE_DATABASE_URL", 0, env, "--listen", "127.0.0.1:0")
 	r.want(t, 0, "serve")
-	for _, want := range []string{"lastmile has no users yet", "lastmile user add you@example.com --admin --api-key --database-url", "lastmile team create Operations --base-url http://127.0.0.1:", "stopping"} {
+	for _, want := range []string{"lastmile has no users yet", "lastmile user add you@example.com --admin --password --api-key --database-url", "lastmile team create Operations --base-url http://127.0.0.1:", "stopping"} {
 		if !strings.Contains(r.stderr, want) {
 			t.Fatalf("serve stderr = %q, want it to contain %q", r.stderr, want)
 		}
@@ -647,4 +647,33 @@ func TestDemoShowsTheWholeLoop(t *testing.T) {
 	if !strings.Contains(out.String(), "API key") {
 		t.Errorf("no instructions: %s", out.String())
 	}
+}
+
+var passwordRE = regexp.MustCompile(`\b[a-z2-9]{5}(-[a-z2-9]{5}){3}\b`)
+
+func TestUserPasswords(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	r := f.do(0, "user", "add", "p@example.com", "--password")
+	pw := passwordRE.FindString(r.stdout)
+	if pw == "" {
+		t.Fatalf("user add --password printed no password: %q", r.stdout)
+	}
+	s := f.service()
+	if _, err := s.CheckPassword(ctx, "p@example.com", pw); err != nil {
+		t.Fatalf("the printed password does not sign in: %v", err)
+	}
+	r = f.do(0, "user", "set-password", "p@example.com")
+	pw2 := passwordRE.FindString(r.stdout)
+	if pw2 == "" || pw2 == pw {
+		t.Fatalf("set-password printed %q, want a new password", r.stdout)
+	}
+	if _, err := s.CheckPassword(ctx, "p@example.com", pw); err == nil {
+		t.Fatal("the old password still signs in after set-password")
+	}
+	if _, err := s.CheckPassword(ctx, "p@example.com", pw2); err != nil {
+		t.Fatalf("the new password does not sign in: %v", err)
+	}
+	f.do(1, "user", "set-password", "nobody@example.com")
+	f.do(2, "user", "set-password")
 }

@@ -32,10 +32,12 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		if cfg.DatabaseURL != app.DefaultDatabaseURL {
 			db = " --database-url \"$LASTMILE_DATABASE_URL\""
 		}
-		fmt.Fprintf(env.Stderr, "\nlastmile has no users yet. Create the first administrator and an API key with:\n\n"+
-			"    lastmile user add you@example.com --admin --api-key%s\n\n"+
-			"then create a team (it prints the team's webhook URL):\n\n"+
-			"    lastmile team create Operations --base-url %s%s\n\n", db, a.BaseURL(), db)
+		fmt.Fprintf(env.Stderr, "\nlastmile has no users yet. Create the first administrator, with a password for the web app and an API key:\n\n"+
+			"    lastmile user add you@example.com --admin --password --api-key%s\n\n"+
+			"then sign in at %s/login, or ", db, a.BaseURL())
+		fmt.Fprintf(env.Stderr,
+			"create a team from the command line (it prints the team's webhook URL):\n\n"+
+				"    lastmile team create Operations --base-url %s%s\n\n", a.BaseURL(), db)
 		if db != "" {
 			fmt.Fprintf(env.Stderr, "(set LASTMILE_DATABASE_URL to the database URL this server uses)\n\n")
 		}

@@ -2,15 +2,33 @@ package cli
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/lastmile/lastmile/internal/team"
 )
 
+// newPassword makes a password of 100 random bits in groups a person can
+// type from a screen: "k3x9p-w2m7q-…".
+func newPassword() string {
+	const alphabet = "abcdefghijkmnpqrstuvwxyz23456789"
+	b := make([]byte, 20)
+	rand.Read(b)
+	var sb strings.Builder
+	for i, c := range b {
+		if i > 0 && i%5 == 0 {
+			sb.WriteByte('-')
+		}
+		sb.WriteByte(alphabet[int(c)%len(alphabet)])
+	}
+	return sb.String()
+}
+
 func runUser(ctx context.Context, env Env, args []string) error {
-	name, args, err := sub(env, args, "add, list, api-key, keys, revoke-key")
+	name, args, err := sub(env, args, "add, list, set-password, api-key, keys, revoke-key")
 	if err != nil {
 		return err
 	}
@@ -20,8 +38,9 @@ func runUser(ctx context.Context, env Env, args []string) error {
 	switch name {
 	case "add":
 		var nu team.NewUser
-		var withKey bool
+		var withKey, withPassword bool
 		fs.StringVar(&nu.Name, "name", "", "display name")
+		fs.BoolVar(&withPassword, "password", false, "also make a sign-in password for the web app and print it once")
 		fs.BoolVar(&nu.IsAdmin, "admin", false, "make the user an instance administrator")
 		fs.StringVar(&nu.TimeZone, "time-zone", "UTC", "IANA time zone, e.g. Europe/Berlin")
 		fs.BoolVar(&withKey, "api-key", false, "also create an API key and print it once")
@@ -30,15 +49,21 @@ func runUser(ctx context.Context, env Env, args []string) error {
 			return err
 		}
 		if len(pos) != 1 {
-			return usagef("usage: lastmile user add EMAIL [--name N] [--admin] [--api-key]")
+			return usagef("usage: lastmile user add EMAIL [--name N] [--admin] [--password] [--api-key]")
 		}
 		nu.Email = pos[0]
+		if withPassword {
+			nu.Password = newPassword()
+		}
 		return withTeams(ctx, env, a, func(ts *team.Service) error {
 			u, err := ts.CreateUser(ctx, nu)
 			if err != nil {
 				return err
 			}
 			out := map[string]any{"user": u}
+			if withPassword {
+				out["password"] = nu.Password
+			}
 			if withKey {
 				k, key, err := ts.CreateAPIKey(ctx, u.ID, "created with the user")
 				if err != nil {
@@ -50,6 +75,9 @@ func runUser(ctx context.Context, env Env, args []string) error {
 				return printJSON(env.Stdout, out)
 			}
 			fmt.Fprintf(env.Stdout, "created user %s (%s)%s\n", u.Email, u.ID, map[bool]string{true: ", administrator"}[u.IsAdmin])
+			if withPassword {
+				fmt.Fprintf(env.Stdout, "password for the web app (shown only now; change it under Me after signing in): %s\n", nu.Password)
+			}
 			if key, ok := out["apiKey"]; ok {
 				fmt.Fprintf(env.Stdout, "API key %s (shown only now): %s\n", out["apiKeyId"], key)
 			}
@@ -76,6 +104,34 @@ func runUser(ctx context.Context, env Env, args []string) error {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%s\n", u.ID, u.Email, u.Name, u.IsAdmin, u.TimeZone)
 			}
 			return tw.Flush()
+		})
+	case "set-password":
+		pos, err := parse(fs, env, args)
+		if err != nil {
+			return err
+		}
+		if len(pos) != 1 {
+			return usagef("usage: lastmile user set-password EMAIL")
+		}
+		return withTeams(ctx, env, a, func(ts *team.Service) error {
+			u, err := ts.UserByRef(ctx, pos[0])
+			if err != nil {
+				return err
+			}
+			pw := newPassword()
+			if err := ts.SetPassword(ctx, u.ID, pw); err != nil {
+				return err
+			}
+			// A reset password means the old one may be known to someone
+			// else: every browser signed in with it is signed out.
+			if err := ts.EndSessions(ctx, u.ID); err != nil {
+				return err
+			}
+			if a.json {
+				return printJSON(env.Stdout, map[string]any{"user": u, "password": pw})
+			}
+			fmt.Fprintf(env.Stdout, "new password for %s (shown only now; every browser signed in as them is signed out): %s\n", u.Email, pw)
+			return nil
 		})
 	case "api-key":
 		var keyName string
