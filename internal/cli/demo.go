@@ -78,14 +78,17 @@ lastmile demo is running at %s with the Azure emulator at %s.
   and you can watch Sentinel (the emulator) get status Active, owner and a comment.
   Notifications go to this log (set up real channels with /api/v1/channels).
 
-  Ann's API key (an administrator):  %s
+  Open %s/login and sign in as ann@contoso.example (an administrator)
+  or bob@contoso.example (a responder), password %s for both.
+
+  Ann's API key:  %s
 
   curl -H "Authorization: Bearer %s" %s/api/v1/alerts
   curl -H "Authorization: Bearer %s" %s/api/v1/teams/%s/connectors
 
 Press Ctrl-C to stop.
 
-`, a.BaseURL(), emu.URL(), *every, *ackAfter, d.annKey, d.annKey, a.BaseURL(), d.annKey, a.BaseURL(), d.teamID)
+`, a.BaseURL(), emu.URL(), *every, *ackAfter, a.BaseURL(), d.password, d.annKey, d.annKey, a.BaseURL(), d.annKey, a.BaseURL(), d.teamID)
 	return d.run(ctx, *every, *ackAfter)
 }
 
@@ -110,6 +113,8 @@ type demo struct {
 	log            *slog.Logger
 	teamID         string
 	annKey, bobKey string
+	// password is Ann's and Bob's password for the web app, new each run.
+	password string
 }
 
 func (d *demo) setUp(ctx context.Context, settings map[string]any) error {
@@ -118,12 +123,13 @@ func (d *demo) setUp(ctx context.Context, settings map[string]any) error {
 		return err
 	}
 	d.teamID = tm.ID
+	d.password = newPassword()
 	for _, u := range []struct {
 		email, name, phone string
 		admin              bool
 		key                *string
 	}{{"ann@contoso.example", "Ann", "+15550100001", true, &d.annKey}, {"bob@contoso.example", "Bob", "+15550100002", false, &d.bobKey}} {
-		user, err := d.a.Teams.CreateUser(ctx, team.NewUser{Email: u.email, Name: u.name, IsAdmin: u.admin})
+		user, err := d.a.Teams.CreateUser(ctx, team.NewUser{Email: u.email, Name: u.name, IsAdmin: u.admin, Password: d.password})
 		if err != nil {
 			return err
 		}
