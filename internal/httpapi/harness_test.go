@@ -28,6 +28,7 @@ import (
 	"github.com/lastmile/lastmile/internal/store"
 	"github.com/lastmile/lastmile/internal/store/storetest"
 	"github.com/lastmile/lastmile/internal/team"
+	"github.com/lastmile/lastmile/internal/web/session"
 )
 
 // testSealKey is the encryption key of every test server: fixed, so a
@@ -57,6 +58,9 @@ type env struct {
 
 	connectors *connector.Service
 	msft       *fakeMicrosoft
+
+	// sessions are the web app's sign-ins, which the API also accepts.
+	sessions *session.Store
 }
 
 // envOption changes the channel subsystem before the server starts; the
@@ -103,6 +107,10 @@ func newEnvWith(t *testing.T, d store.Dialect, cfg httpapi.Config, opts ...envOp
 	if cfg.Connectors == nil {
 		cfg.Connectors = e.connectors
 	}
+	if cfg.Sessions == nil {
+		cfg.Sessions = session.New(db, c, false)
+	}
+	e.sessions = cfg.Sessions
 	e.srv = httptest.NewServer(httpapi.New(cfg, db, teams, alerts, duties, c, log).Handler())
 	t.Cleanup(e.srv.Close)
 	admin, err := teams.CreateUser(ctx, team.NewUser{Email: "admin@example.com", IsAdmin: true})
