@@ -13,8 +13,11 @@
 //   - Entra ID: GET /{tenant}/v2.0/.well-known/openid-configuration (and
 //     the v1 document), GET /{tenant}/discovery/v2.0/keys, POST
 //     /{tenant}/oauth2/v2.0/token (scope) and /{tenant}/oauth2/token
-//     (resource). Client credentials only, with a client secret (form or
-//     HTTP Basic) or a certificate's client assertion.
+//     (resource). Client credentials, with a client secret (form or
+//     HTTP Basic) or a certificate's client assertion; and, for sign-in to
+//     web apps, GET|POST /{tenant}/oauth2/v2.0/authorize with the
+//     authorization_code grant (see signin.go: AddUser, SignInAs,
+//     AddRedirectURIs).
 //   - ARM: GET .../workspaces/{ws} (properties.customerId), POST
 //     .../workspaces/{ws}/sharedKeys, and Microsoft.SecurityInsights
 //     incidents: list, get, put, delete, POST .../alerts, .../entities,

@@ -29,6 +29,8 @@ func (e *Emulator) serveEntra(c *call) bool {
 		e.openIDConfig(c, tenantRef, false)
 	case "discovery/v2.0/keys", "discovery/keys":
 		e.jwks(c)
+	case "oauth2/v2.0/authorize":
+		e.authorize(c, tenantRef)
 	case "oauth2/v2.0/token":
 		e.token(c, tenantRef, true)
 	case "oauth2/token":
@@ -130,6 +132,10 @@ func (e *Emulator) token(c *call, tenantRef string, v2 bool) {
 	grant := form.Get("grant_type")
 	if grant == "" {
 		c.entraError(http.StatusBadRequest, "invalid_request", 900144, missingParam("grant_type"))
+		return
+	}
+	if grant == "authorization_code" && v2 {
+		e.redeemCode(c, tenantRef, form)
 		return
 	}
 	if grant != "client_credentials" {

@@ -21,6 +21,7 @@ type state struct {
 	results map[*Workspace]map[string]Table
 
 	tokens   map[string]*issuedToken // by token id (uti)
+	signin   signinState
 	faults   []*fault
 	delay    time.Duration
 	requests []Request

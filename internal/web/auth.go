@@ -52,11 +52,7 @@ func (s *Server) loginForm(w http.ResponseWriter, r *http.Request, v *view) erro
 		return nil
 	}
 	v.Title, v.Bare = "Sign in", true
-	d := s.loginData(r)
-	if msg := r.FormValue("error"); msg != "" && len(msg) < 300 {
-		d.Error = msg
-	}
-	return s.render(w, v, "login", d)
+	return s.render(w, v, "login", s.loginData(r))
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request, v *view) error {

@@ -1,5 +1,14 @@
 package web
 
+// inboxRoutes are the responder's inbox, the alert page, its actions and
+// attachments, and the live-update streams of both.
 func (s *Server) inboxRoutes() []route {
-	return nil
+	return []route{
+		{"GET /inbox", s.signedIn(s.inbox)},
+		{"GET /inbox/stream", s.signedIn(s.inboxStream)},
+		{"GET /alerts/{id}", s.signedIn(s.alertPage)},
+		{"GET /alerts/{id}/stream", s.signedIn(s.alertStream)},
+		{"GET /alerts/{id}/attachments/{attachmentId}", s.signedIn(s.alertAttachment)},
+		{"POST /alerts/{id}/{action}", s.signedIn(s.alertAction)},
+	}
 }

@@ -78,7 +78,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	if cfg.OIDC != nil {
-		s.oidc = newOIDCProvider(*cfg.OIDC, cfg.BaseURL)
+		s.oidc = newOIDCProvider(*cfg.OIDC, cfg.BaseURL, cfg.Clock.Now)
 	}
 	s.live = newHub(cfg.DB, cfg.Clock, cfg.Log)
 	return s, nil

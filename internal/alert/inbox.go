@@ -1,0 +1,201 @@
+package alert
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/lastmile/lastmile/internal/apperr"
+	"github.com/lastmile/lastmile/internal/store"
+)
+
+// SeverityWords ranks the severities senders use, most urgent first: a word
+// in SeverityWords[0] is high, [1] medium, [2] low; anything else is info.
+// The web app colours badges by the same lists, so order and colour agree.
+var SeverityWords = [][]string{
+	{"critical", "high", "error", "emergency", "alert", "fatal", "1"},
+	{"medium", "warning", "warn", "major", "2"},
+	{"low", "minor", "3"},
+}
+
+// SeverityRank is 0 for high severities, 1 medium, 2 low and 3 info.
+func SeverityRank(sev string) int {
+	sev = strings.ToLower(sev)
+	for i, words := range SeverityWords {
+		for _, w := range words {
+			if w == sev {
+				return i
+			}
+		}
+	}
+	return len(SeverityWords)
+}
+
+// sevRankSQL computes SeverityRank in SQL. The words are constants of this
+// file, so quoting them here is safe.
+var sevRankSQL = func() string {
+	var b strings.Builder
+	b.WriteString("CASE")
+	for i, words := range SeverityWords {
+		fmt.Fprintf(&b, " WHEN LOWER(severity) IN ('%s') THEN %d", strings.Join(words, "', '"), i)
+	}
+	fmt.Fprintf(&b, " ELSE %d END", len(SeverityWords))
+	return b.String()
+}()
+
+const statusRankSQL = `CASE status WHEN 'new' THEN 0 WHEN 'acknowledged' THEN 1 ELSE 2 END`
+
+// InboxFilter selects a person's inbox.
+type InboxFilter struct {
+	TeamIDs  []string // nil: all teams; empty: none
+	Statuses []Status // empty: open (new and acknowledged)
+	Search   string   // in title and text, case-insensitive
+	Cursor   string   // from the previous page
+	Limit    int
+}
+
+// inboxCursor is where a page ended in the inbox order.
+type inboxCursor struct {
+	status, sev int
+	id          string
+}
+
+func (c inboxCursor) String() string { return fmt.Sprintf("%d.%d.%s", c.status, c.sev, c.id) }
+
+func parseInboxCursor(s string) (inboxCursor, error) {
+	parts := strings.SplitN(s, ".", 3)
+	bad := apperr.New(apperr.Invalid, "the page link is damaged; start again from the first page")
+	if len(parts) != 3 || parts[2] == "" || len(parts[2]) > 64 {
+		return inboxCursor{}, bad
+	}
+	st, err1 := strconv.Atoi(parts[0])
+	sv, err2 := strconv.Atoi(parts[1])
+	if err1 != nil || err2 != nil || st < 0 || st > 2 || sv < 0 || sv > len(SeverityWords) {
+		return inboxCursor{}, bad
+	}
+	return inboxCursor{st, sv, parts[2]}, nil
+}
+
+// inboxWhere builds the conditions the list and its counts share.
+func inboxWhere(teamIDs []string, search string) ([]string, []any) {
+	var where []string
+	var args []any
+	if teamIDs != nil {
+		where = append(where, `team_id IN (`+store.Placeholders(len(teamIDs))+`)`)
+		args = append(args, store.Args(teamIDs)...)
+	}
+	if search != "" {
+		like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(search)) + "%"
+		where, args = append(where, `(LOWER(title) LIKE ? ESCAPE '\' OR LOWER(text) LIKE ? ESCAPE '\')`), append(args, like, like)
+	}
+	return where, args
+}
+
+// Inbox lists alerts in the order people work them: new before
+// acknowledged before closed, the most severe first within a status, then
+// the newest. A list of closed alerts only is simply newest first. It
+// returns the cursor of the next page ("" at the end).
+func (s *Service) Inbox(ctx context.Context, f InboxFilter) ([]Alert, string, error) {
+	if f.TeamIDs != nil && len(f.TeamIDs) == 0 {
+		return []Alert{}, "", nil
+	}
+	if f.Limit <= 0 || f.Limit > MaxPage {
+		f.Limit = 50
+	}
+	statuses := f.Statuses
+	if len(statuses) == 0 {
+		statuses = []Status{StatusNew, StatusAcknowledged}
+	}
+	where, args := inboxWhere(f.TeamIDs, f.Search)
+	where = append(where, `status IN (`+store.Placeholders(len(statuses))+`)`)
+	for _, st := range statuses {
+		if !st.Valid() {
+			return nil, "", apperr.New(apperr.Invalid, "status %q: use new, acknowledged or closed", st)
+		}
+		args = append(args, string(st))
+	}
+	byUrgency := len(statuses) != 1 || statuses[0] != StatusClosed
+	if f.Cursor != "" {
+		c, err := parseInboxCursor(f.Cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		if byUrgency {
+			where = append(where, `(sr > ? OR (sr = ? AND (sv > ? OR (sv = ? AND id < ?))))`)
+			args = append(args, c.status, c.status, c.sev, c.sev, c.id)
+		} else {
+			where, args = append(where, `id < ?`), append(args, c.id)
+		}
+	}
+	order := `id DESC`
+	if byUrgency {
+		order = `sr, sv, id DESC`
+	}
+	// The ranks are computed once in the inner query so the outer one can
+	// both filter (the cursor) and sort by them.
+	q := `SELECT ` + alertCols + `, sr, sv FROM (SELECT alerts.*, ` + statusRankSQL + ` AS sr, ` + sevRankSQL + ` AS sv FROM alerts) x
+		WHERE ` + strings.Join(where, ` AND `) + fmt.Sprintf(` ORDER BY %s LIMIT %d`, order, f.Limit+1)
+	rows, err := s.db.Query(ctx, q, args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("list inbox: %w", err)
+	}
+	defer rows.Close()
+	out := []Alert{}
+	var last inboxCursor
+	for rows.Next() {
+		var a Alert
+		var sr, sv int
+		if a, err = scanAlert(rankedRow{rows, &sr, &sv}); err != nil {
+			return nil, "", fmt.Errorf("scan inbox: %w", err)
+		}
+		if len(out) < f.Limit {
+			last = inboxCursor{sr, sv, a.ID}
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("list inbox: %w", err)
+	}
+	next := ""
+	if len(out) > f.Limit {
+		out, next = out[:f.Limit], last.String()
+	}
+	return out, next, nil
+}
+
+// rankedRow scans an alert followed by its status and severity ranks.
+type rankedRow struct {
+	row    interface{ Scan(...any) error }
+	sr, sv *int
+}
+
+func (r rankedRow) Scan(dest ...any) error { return r.row.Scan(append(dest, r.sr, r.sv)...) }
+
+// InboxCounts counts the alerts of each status among the teams' alerts that
+// match search, for the inbox's filter chips.
+func (s *Service) InboxCounts(ctx context.Context, teamIDs []string, search string) (map[Status]int, error) {
+	out := map[Status]int{StatusNew: 0, StatusAcknowledged: 0, StatusClosed: 0}
+	if teamIDs != nil && len(teamIDs) == 0 {
+		return out, nil
+	}
+	where, args := inboxWhere(teamIDs, search)
+	q := `SELECT status, COUNT(*) FROM alerts`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	rows, err := s.db.Query(ctx, q+` GROUP BY status`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("count inbox: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var st Status
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, fmt.Errorf("count inbox: %w", err)
+		}
+		out[st] = n
+	}
+	return out, rows.Err()
+}
