@@ -157,7 +157,7 @@ func (h *harness) alert(tm team.Team, title, severity string, params ...ingest.P
 	h.t.Helper()
 	ctx := context.Background()
 	out, err := h.alerts.Ingest(ctx, alert.Inbound{Team: tm, Raw: alert.Raw{Source: "webhook", ContentType: "application/json", Body: []byte(`{}`)},
-		Event: &ingest.Event{Title: title, Text: title + " details", Severity: severity, Params: params}})
+		Event: &ingest.Event{Title: title, Text: title + " details", Severity: severity, Params: params, Action: ingest.ActionNew}})
 	if err != nil {
 		h.t.Fatal(err)
 	}

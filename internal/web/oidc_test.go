@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/lastmile/lastmile/internal/azureemu"
+	"github.com/lastmile/lastmile/internal/clock"
 	"github.com/lastmile/lastmile/internal/store"
 	"github.com/lastmile/lastmile/internal/store/storetest"
 	"github.com/lastmile/lastmile/internal/web/session"
@@ -388,11 +389,11 @@ func TestOIDCConfigRefusesSharedMicrosoftTenants(t *testing.T) {
 		}
 	}
 
-	// A server started with such an issuer refuses single sign-on with
-	// the reason, and never contacts anyone.
-	o := newSSO(t, store.SQLite, func(c *OIDCConfig) { c.Issuer = "https://login.microsoftonline.com/common/v2.0" })
-	resp, _ := o.browser(t, false).get("/login/oidc")
-	refusedWith(t, resp, `shared "common" endpoint`)
+	// A server set up with such an issuer does not start, and says why.
+	_, err := New(Config{Clock: clock.Real{}, OIDC: &OIDCConfig{Issuer: "https://login.microsoftonline.com/common/v2.0", ClientID: "c"}})
+	if err == nil || !strings.Contains(err.Error(), `shared "common" endpoint`) {
+		t.Fatalf("New with the common issuer: %v, want it refused", err)
+	}
 }
 
 func TestOIDCRoutesOnlyWhenConfigured(t *testing.T) {

@@ -8,6 +8,7 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -79,6 +80,12 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.OIDC != nil {
 		s.oidc = newOIDCProvider(*cfg.OIDC, cfg.BaseURL, cfg.Clock.Now)
+		// Single sign-on set up wrong (Microsoft's shared "common" issuer,
+		// an unreadable CA file) stops the server at start, not a member
+		// at night.
+		if s.oidc.err != nil {
+			return nil, fmt.Errorf("single sign-on: %w", s.oidc.err)
+		}
 	}
 	s.live = newHub(cfg.DB, cfg.Clock, cfg.Log)
 	return s, nil

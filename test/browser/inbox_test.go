@@ -1,7 +1,6 @@
 package browser_test
 
 import (
-	"time"
 	"context"
 	"strings"
 	"testing"
@@ -20,19 +19,13 @@ func TestResponderHandlesAnAlertFromTheInbox(t *testing.T) {
 	ann := s.member("ann@example.com", team.RoleResponder)
 	b := s.open(t)
 	b.login("ann@example.com")
-	t.Logf("%s step done", time.Now().Format("05.000"))
 	b.waitJS("the inbox", `location.pathname === "/inbox" && !!document.getElementById("inbox-live")`)
-	t.Logf("%s step done", time.Now().Format("05.000"))
 	b.waitText("All clear")
-	t.Logf("%s step done", time.Now().Format("05.000"))
 
 	// A mark on the window survives only if the page is not reloaded.
 	b.do("mark the page", chromedp.Evaluate[chromedp.Void](`window.lastmileTestMark = "still here"`))
-	t.Logf("%s step done", time.Now().Format("05.000"))
 	id := s.raise("CPU hot on web-3", "high")
-	t.Logf("%s step done", time.Now().Format("05.000"))
 	b.waitJS("the new alert in the inbox", `!!document.querySelector('#inbox-live a[href="/alerts/`+id+`"]')`)
-	t.Logf("%s step done", time.Now().Format("05.000"))
 	if mark := eval[string](b, `window.lastmileTestMark || ""`); mark != "still here" {
 		t.Fatalf("the inbox reloaded to show the alert")
 	}
@@ -41,39 +34,28 @@ func TestResponderHandlesAnAlertFromTheInbox(t *testing.T) {
 	}
 
 	b.do("open the alert", chromedp.Click(chromedp.CSS(`a[href="/alerts/`+id+`"]`), chromedp.NodeVisible))
-	t.Logf("%s step done", time.Now().Format("05.000"))
 	b.waitJS("the alert page", `location.pathname === "/alerts/`+id+`" && !!document.querySelector("#alert-head h1")`)
-	t.Logf("%s step done", time.Now().Format("05.000"))
 	if h := eval[string](b, `document.querySelector("#alert-head h1").textContent`); h != "CPU hot on web-3" {
 		t.Fatalf("alert page heading %q", h)
 	}
 
 	b.clickButton("Acknowledge")
-	t.Logf("%s step done", time.Now().Format("05.000"))
 	b.waitJS("the acknowledgement on the timeline", `!!document.querySelector("#alert-timeline .tl-acknowledged")`)
-	t.Logf("%s step done", time.Now().Format("05.000"))
 	b.waitJS("the status badge", `document.querySelector("#alert-head").innerText.includes("Acknowledged")`)
-	t.Logf("%s step done", time.Now().Format("05.000"))
 	if a := get(t, s, id); a.Status != alert.StatusAcknowledged || a.AcknowledgedBy == "" {
 		t.Fatalf("after Acknowledge the alert is %s by %q", a.Status, a.AcknowledgedBy)
 	}
 
 	b.do("write a note", chromedp.SendKeys(chromedp.CSS(`form[action$="/annotate"] textarea[name="text"]`), "Restarted the collector"))
-	t.Logf("%s step done", time.Now().Format("05.000"))
 	b.clickButton("Add note")
-	t.Logf("%s step done", time.Now().Format("05.000"))
 	b.waitJS("the note on the timeline", `document.querySelector("#alert-timeline").innerText.includes("Restarted the collector")`)
-	t.Logf("%s step done", time.Now().Format("05.000"))
 	if !annotated(t, s, id, ann.ID, "Restarted the collector") {
 		t.Fatalf("the note is not on the alert's timeline in the store")
 	}
 
 	b.clickButton("Close")
-	t.Logf("%s step done", time.Now().Format("05.000"))
 	b.waitJS("the close on the timeline", `!!document.querySelector("#alert-timeline .tl-closed")`)
-	t.Logf("%s step done", time.Now().Format("05.000"))
 	b.waitJS("the closed badge", `document.querySelector("#alert-head").innerText.includes("Closed")`)
-	t.Logf("%s step done", time.Now().Format("05.000"))
 	if a := get(t, s, id); a.Status != alert.StatusClosed {
 		t.Fatalf("after Close the alert is %s", a.Status)
 	}

@@ -38,3 +38,6 @@ CREATE TABLE invites (
     used_at    INTEGER
 );
 CREATE INDEX invites_user ON invites(user_id);
+
+-- Reports read a team's alerts by the time they were raised.
+CREATE INDEX alerts_team_created ON alerts(team_id, created_at);
