@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -634,6 +638,7 @@ func TestDemoShowsTheWholeLoop(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	demoSignsIn(t, out.String())
 	cancel()
 	if code := <-done; code != 0 {
 		t.Fatalf("exit %d", code)
@@ -676,4 +681,37 @@ func TestUserPasswords(t *testing.T) {
 	}
 	f.do(1, "user", "set-password", "nobody@example.com")
 	f.do(2, "user", "set-password")
+}
+
+var demoLoginRE = regexp.MustCompile(`Open (http://\S+)/login and sign in as ann@contoso.example[^\n]*\n[^\n]*password (\S+) for both`)
+
+// demoSignsIn signs in to the demo's web app as Ann with the printed
+// password and finds the Sentinel incident's alert in her inbox.
+func demoSignsIn(t *testing.T, out string) {
+	t.Helper()
+	m := demoLoginRE.FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("the demo printed no sign-in instructions:\n%s", out)
+	}
+	base, password := m[1], m[2]
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	resp, err := c.Get(base + "/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(page), "Sign in with Microsoft") {
+		t.Errorf("the demo's sign-in page offers no single sign-on")
+	}
+	resp, err = c.PostForm(base+"/login", url.Values{"email": {"ann@contoso.example"}, "password": {password}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/inbox" || !strings.Contains(string(page), "Impossible travel activity") {
+		t.Fatalf("signed in as Ann: %d at %s; want the inbox with the incident's alert", resp.StatusCode, resp.Request.URL)
+	}
 }

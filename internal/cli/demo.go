@@ -19,6 +19,29 @@ import (
 	"github.com/lastmile/lastmile/internal/team"
 )
 
+// The app registration the demo's single sign-on uses in the emulator.
+const (
+	demoSignInClient = "cccccccc-bbbb-cccc-dddd-eeeeeeeeeeee"
+	demoSignInSecret = "emulator-sign-in-secret"
+)
+
+// seedSignIn registers the web app's sign-in with the emulator's Entra ID,
+// with Ann and Bob as the tenant's users.
+func seedSignIn(emu *azureemu.Emulator, baseURL string) error {
+	if _, err := emu.AddApp(demoTenant, azureemu.App{ClientID: demoSignInClient, Secret: demoSignInSecret, DisplayName: "lastmile sign-in"}); err != nil {
+		return err
+	}
+	if err := emu.AddRedirectURIs(demoTenant, demoSignInClient, baseURL+"/login/oidc/callback"); err != nil {
+		return err
+	}
+	for _, u := range []azureemu.User{{Email: "ann@contoso.example", Name: "Ann"}, {Email: "bob@contoso.example", Name: "Bob"}} {
+		if _, err := emu.AddUser(demoTenant, u); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // runDemo starts lastmile on a fresh SQLite file with the Azure emulator
 // in-process, a team with members on duty and a Sentinel connector, and
 // opens a realistic incident every little while: the whole loop
@@ -57,8 +80,16 @@ func runDemo(ctx context.Context, env Env, args []string) error {
 	}
 
 	cfg := demoConfig(*listen, *dir, caFile)
+	// Single sign-on goes through the emulator's Entra ID too: "Sign in
+	// with Microsoft" on the sign-in page picks Ann or Bob there.
+	cfg.OIDCIssuer = emu.URL() + "/" + demoTenant + "/v2.0"
+	cfg.OIDCClientID, cfg.OIDCClientSecret, cfg.OIDCCAFile = demoSignInClient, demoSignInSecret, caFile
 	a, err := app.New(ctx, cfg, log, clock.Real{})
 	if err != nil {
+		return err
+	}
+	if err := seedSignIn(emu, a.BaseURL()); err != nil {
+		a.Stop(context.Background())
 		return err
 	}
 	if err := a.Start(); err != nil {
@@ -79,7 +110,9 @@ lastmile demo is running at %s with the Azure emulator at %s.
   Notifications go to this log (set up real channels with /api/v1/channels).
 
   Open %s/login and sign in as ann@contoso.example (an administrator)
-  or bob@contoso.example (a responder), password %s for both.
+  or bob@contoso.example (a responder), password %s for both,
+  or with "Sign in with Microsoft" (the emulator's Entra ID; your browser
+  will warn about its self-made certificate).
 
   Ann's API key:  %s
 
