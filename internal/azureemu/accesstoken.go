@@ -67,6 +67,12 @@ type tokenClaims struct {
 	Roles    []string `json:"roles,omitempty"`
 	Uti      string   `json:"uti"`
 	Ver      string   `json:"ver"`
+	// Delegated (user) tokens: the granted scopes, the user's directory
+	// role template ids, and who the user is.
+	Scp  string   `json:"scp,omitempty"`
+	Wids []string `json:"wids,omitempty"`
+	UPN  string   `json:"upn,omitempty"`
+	Name string   `json:"name,omitempty"`
 }
 
 // issueToken mints an access token for app and resource. Caller holds e.mu.

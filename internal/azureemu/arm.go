@@ -46,6 +46,9 @@ func (e *Emulator) serveARM(c *call) {
 		c.armAuthError(f, p.claims.Aud)
 		return
 	}
+	if e.serveProvisionARM(c, p) {
+		return
+	}
 	ap, ok := parseARMPath(c.r.URL.Path)
 	if !ok {
 		c.cloudError(http.StatusNotFound, "InvalidResourceType", "The resource type could not be found for the request path '"+c.r.URL.Path+"'.")
@@ -157,7 +160,7 @@ func (c *call) tenantMatches(p principal, w *Workspace) bool {
 // armAllowed checks an action, answering 403 when refused. Caller holds
 // e.mu.
 func (c *call) armAllowed(p principal, action, scope string) bool {
-	if c.e.st.allowed(p.app, action, scope) {
+	if c.e.st.can(p, action, scope) {
 		return true
 	}
 	c.armForbidden(p, action, scope)

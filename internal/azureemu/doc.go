@@ -29,6 +29,20 @@
 //   - Logs Ingestion: POST /dataCollectionRules/{id}/streams/{stream}.
 //   - HTTP Data Collector: POST /api/logs (the workspace comes from the
 //     SharedKey header, as the real host name cannot be emulated).
+//   - Provisioning (what `lastmile azure setup` calls): the device code
+//     flow (POST /{tenant}/oauth2/v2.0/devicecode, the token endpoint's
+//     device_code and refresh_token grants, a verification page at
+//     /{tenant}/devicelogin); Graph /applications (create, list with
+//     $filter, get by id or (appId='…'), PATCH, DELETE, addPassword,
+//     removePassword, addKey, removeKey), /servicePrincipals (create,
+//     list, get, delete; appRoleAssignedTo and appRoleAssignments: list,
+//     grant, revoke), /me and /organization; ARM GET /subscriptions,
+//     .../resourcegroups and .../Microsoft.OperationalInsights/workspaces
+//     lists, {scope}/providers/Microsoft.Authorization/roleDefinitions
+//     (list with $filter, get) and roleAssignments (PUT, GET, DELETE,
+//     list with $filter), .../workspaces/{ws}/tables/{name}, and
+//     Microsoft.Insights dataCollectionEndpoints and dataCollectionRules
+//     (PUT, GET, DELETE, list).
 //
 // Every answer carries Date (from the emulator's clock), x-ms-request-id and
 // request-id; client-request-id and x-ms-client-request-id are echoed.
@@ -119,6 +133,40 @@
 // a JSON array of records; 200 on success, PascalCase {"Error","Message"}
 // otherwise. Rows land in {Log-Type}_CL with _s/_d/_b/_t/_g suffixes.
 //
+// Provisioning: device codes live 15 minutes; polling again within the
+// 5 s interval answers slow_down, then authorization_pending until the
+// code is approved (ApproveDeviceCode, the verification page, or
+// SetAutoApprove), authorization_declined after DeclineDeviceCode; only
+// public clients (the Azure CLI, Microsoft Graph Command Line Tools, apps
+// with isFallbackPublicClient) redeem codes. Delegated tokens carry scp,
+// the user's oid, upn and wids (directory roles set with
+// SetDirectoryRoles); the Azure CLI gets its real Graph .default scopes
+// and may ask for nothing else (AADSTS65002); one request names one
+// resource (AADSTS28000); refresh tokens work for any resource. Graph
+// directory calls need Application.ReadWrite.All (reads:
+// Application.Read.All) or the app-only role; changing an app needs its
+// owner or an application administrator; granting Microsoft Graph app
+// roles needs AppRoleAssignment.ReadWrite.All and Privileged Role
+// Administrator or Global Administrator (403 Authorization_RequestDenied);
+// a duplicate grant is 400 "Permission being assigned already exists on
+// the object". Grants are the app's GraphRoles (SetGraphRoles agrees), the
+// newest client secret and uploaded certificates work at the token
+// endpoint at once, and deleting an app or its service principal stops
+// both. SetReplicationLag hides young objects from dependent writes
+// (NoBackingApplicationObject, Request_ResourceNotFound, PrincipalNotFound
+// without principalType). ARM role assignments need roleAssignments/write
+// at the scope (Owner, User Access Administrator), a GUID name, a known
+// role and principal; the same principal, role and scope under another
+// name is 409 RoleAssignmentExists, a changed one 400
+// RoleAssignmentUpdateNotPermitted. They feed every ARM, Log Analytics and
+// ingestion check, for apps and users alike. Tables need a _CL name, valid
+// columns and TimeGenerated (SetAsyncTables answers 202 with an operation
+// to poll); DCRs need streams, destinations and data flows that reference
+// each other, an existing output table and a workspace in the same
+// region; kind Direct adds endpoints.logsIngestion (the emulator's URL),
+// and the rule then works at the Logs Ingestion endpoint for callers with
+// Monitoring Metrics Publisher on it (a data action: Owner is not enough).
+//
 // # Using it in tests
 //
 //	emu := azureemu.New(azureemu.Options{Clock: clk})
@@ -145,6 +193,14 @@
 // UpdateGraphIncident, UpdateGraphAlert and MergeGraphIncidents; inject
 // failures with Fail (429 with Retry-After, 5xx, 401…, in each API's
 // error shape), ExpireTokens and SetDelay.
+//
+// For provisioning, add the admin with AddUser, SetDirectoryRoles and
+// GrantUserARMRole (AddSubscription and AddResourceGroup add places
+// without a workspace), sign in with the device code flow (SetAutoApprove,
+// or ApproveDeviceCode with a code from PendingDeviceCodes), then assert
+// on Applications, ServicePrincipals, AppRoleGrants, RoleAssignments,
+// DataCollectionRules, DataCollectionEndpoints, TableColumns and
+// WriteRequests (a dry run makes none).
 //
 // Clock notes: the emulator's clock drives token expiry and every
 // timestamp, but TLS certificates and MSAL's client assertions use the

@@ -31,6 +31,10 @@ func (e *Emulator) serveEntra(c *call) bool {
 		e.jwks(c)
 	case "oauth2/v2.0/authorize":
 		e.authorize(c, tenantRef)
+	case "oauth2/v2.0/devicecode":
+		e.deviceAuthorization(c, tenantRef)
+	case "devicelogin":
+		e.deviceLogin(c, tenantRef)
 	case "oauth2/v2.0/token":
 		e.token(c, tenantRef, true)
 	case "oauth2/token":
@@ -132,6 +136,10 @@ func (e *Emulator) token(c *call, tenantRef string, v2 bool) {
 	grant := form.Get("grant_type")
 	if grant == "" {
 		c.entraError(http.StatusBadRequest, "invalid_request", 900144, missingParam("grant_type"))
+		return
+	}
+	if v2 && (grant == "device_code" || grant == deviceCodeGrantURN || grant == "refresh_token") {
+		e.userGrant(c, tenantRef, grant, form)
 		return
 	}
 	if grant == "authorization_code" && v2 {

@@ -33,6 +33,9 @@ func (e *Emulator) serveGraph(c *call) {
 	}
 	all := strings.Split(strings.Trim(c.r.URL.Path, "/"), "/")
 	version, segs := all[0], all[1:]
+	if e.serveDirectory(c, p, version, segs) {
+		return
+	}
 	if len(segs) < 2 || !strings.EqualFold(segs[0], "security") {
 		c.graphError(http.StatusBadRequest, "BadRequest", "Resource not found for the segment '"+strings.Join(segs, "/")+"'.")
 		return

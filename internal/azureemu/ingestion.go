@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 )
@@ -85,7 +84,7 @@ func (e *Emulator) serveIngestion(c *call) {
 		c.cloudError(http.StatusNotFound, "NotFound", "Data collection rule with immutable Id '"+dcrID+"' not found.")
 		return
 	}
-	if p.app == nil || !slices.ContainsFunc(p.app.IngestionRoles, func(id string) bool { return strings.EqualFold(id, dcrID) }) {
+	if !e.st.canIngest(p, dcrID) {
 		c.cloudError(http.StatusForbidden, "OperationFailed", fmt.Sprintf(
 			"The authentication token provided does not have access to ingest data for the data collection rule with immutable Id '%s' PipelineAccessResult: AccessGranted: False, IsRbacPresent: False, Message: Required authorization action was not found for tenantId %s objectId %s on resourceId %s.",
 			dcrID, p.claims.Tid, p.claims.OID, dcrID))

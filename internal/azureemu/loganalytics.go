@@ -92,7 +92,7 @@ func (e *Emulator) serveQuery(c *call) {
 		c.laError(http.StatusForbidden, "InvalidAuthenticationTokenTenant", "The access token is from the wrong issuer; it must match the workspace's tenant", nil)
 		return
 	}
-	if !e.st.allowed(p.app, actionQueryRead, ws.ResourceID()) {
+	if !e.st.can(p, actionQueryRead, ws.ResourceID()) {
 		c.laError(http.StatusForbidden, "InsufficientAccessError", "The provided credentials have insufficient access to perform the requested operation", nil)
 		return
 	}

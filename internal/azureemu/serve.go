@@ -111,7 +111,7 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request) {
 func apiOf(path string) string {
 	lower := strings.ToLower(path)
 	switch {
-	case strings.HasPrefix(lower, "/subscriptions/"):
+	case strings.HasPrefix(lower, "/subscriptions/"), lower == "/subscriptions", strings.HasPrefix(lower, "/providers/microsoft.authorization/"):
 		return APIARM
 	case strings.HasPrefix(path, "/v1.0/"), strings.HasPrefix(path, "/beta/"):
 		return APIGraph

@@ -22,6 +22,7 @@ type state struct {
 
 	tokens   map[string]*issuedToken // by token id (uti)
 	signin   signinState
+	prov     provState
 	faults   []*fault
 	delay    time.Duration
 	requests []Request
