@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lastmile/lastmile/internal/alert"
-	"github.com/lastmile/lastmile/internal/ingest"
 	"github.com/lastmile/lastmile/internal/team"
 )
 
@@ -127,8 +125,8 @@ func TestConsoleListsManagedTeamsWithCounts(t *testing.T) {
 	eachDialect(t, func(t *testing.T, h *harness) {
 		net := consoleTeams(t, h)
 		ctx := context.Background()
-		consoleAlert(t, h, h.team.ID, "disk full")
-		consoleAlert(t, h, h.team.ID, "cpu hot")
+		h.alert(h.team, "disk full", "high")
+		h.alert(h.team, "cpu hot", "medium")
 		mgr, _ := h.teams.UserByEmail(ctx, "mgr@example.com")
 		if _, err := h.duty.PunchIn(ctx, h.team.ID, mgr.ID, false); err != nil {
 			t.Fatal(err)
@@ -150,21 +148,6 @@ func TestConsoleListsManagedTeamsWithCounts(t *testing.T) {
 			t.Error("an administrator does not see every team and the form to create one")
 		}
 	})
-}
-
-// consoleAlert raises a new alert in the team. (The harness's h.alert sets
-// no action on its event, so the alert service creates nothing.)
-func consoleAlert(t *testing.T, h *harness, teamID, title string) {
-	t.Helper()
-	tm, err := h.teams.Team(context.Background(), teamID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := h.alerts.Ingest(context.Background(), alert.Inbound{Team: tm, Raw: alert.Raw{Source: "webhook", ContentType: "application/json", Body: []byte(`{}`)},
-		Event: &ingest.Event{Action: ingest.ActionNew, Title: title, Severity: "high"}})
-	if err != nil || out.AlertID == "" {
-		t.Fatalf("raise alert: %+v %v", out, err)
-	}
 }
 
 // consoleRow returns the console table row of the team.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/lastmile/lastmile/internal/alert"
@@ -17,6 +18,9 @@ const inboxPage = 50
 
 // maxSearch bounds the inbox's search text.
 const maxSearch = 200
+
+// closedCountCap is where the count of closed alerts stops ("1000+").
+const closedCountCap = 1000
 
 // inboxFilters are the inbox's status filters, in the order of its chips.
 var inboxFilters = []struct {
@@ -51,8 +55,7 @@ type inboxRow struct {
 type inboxChip struct {
 	Label   string
 	URL     string
-	Count   int
-	Counted bool
+	Count   string // "" for no count
 	Current bool
 }
 
@@ -130,7 +133,7 @@ func (s *Server) inbox(w http.ResponseWriter, r *http.Request, v *view) error {
 	if err != nil {
 		return err
 	}
-	counts, err := s.cfg.Alerts.InboxCounts(ctx, teamIDs, d.Q)
+	counts, err := s.cfg.Alerts.InboxCounts(ctx, teamIDs, d.Q, closedCountCap)
 	if err != nil {
 		return err
 	}
@@ -139,11 +142,15 @@ func (s *Server) inbox(w http.ResponseWriter, r *http.Request, v *view) error {
 		d.Rows[i] = inboxRow{Alert: a, TeamName: names[a.TeamID]}
 	}
 	for _, f := range inboxFilters {
-		c := inboxChip{Label: f.label, URL: inboxURL(f.key, d.Team, d.Q, "", false), Current: f.key == d.Status, Counted: true}
+		n := 0
 		for _, st := range f.statuses {
-			c.Count += counts[st]
+			n += counts[st]
 		}
-		d.Chips = append(d.Chips, c)
+		count := strconv.Itoa(n)
+		if n > closedCountCap {
+			count = strconv.Itoa(closedCountCap) + "+"
+		}
+		d.Chips = append(d.Chips, inboxChip{Label: f.label, URL: inboxURL(f.key, d.Team, d.Q, "", false), Count: count, Current: f.key == d.Status})
 	}
 	if len(teams) > 1 {
 		d.TeamChips = append(d.TeamChips, inboxChip{Label: "All teams", URL: inboxURL(d.Status, "", d.Q, "", false), Current: d.Team == ""})

@@ -147,8 +147,11 @@ func (s *Server) inviteAccept(w http.ResponseWriter, r *http.Request, v *view) e
 	}
 	if _, err := s.cfg.Teams.UpdateUser(ctx, inv.UserID, patch); err != nil {
 		if apperr.KindOf(err) == apperr.Invalid {
-			e, _ := apperr.As(err)
-			return s.renderInvite(w, r, v, http.StatusBadRequest, name, strings.ToUpper(e.Message[:1])+e.Message[1:]+".")
+			msg := "Choose another password."
+			if e, ok := apperr.As(err); ok && e.Message != "" {
+				msg = strings.ToUpper(e.Message[:1]) + e.Message[1:] + "."
+			}
+			return s.renderInvite(w, r, v, http.StatusBadRequest, name, msg)
 		}
 		return err
 	}

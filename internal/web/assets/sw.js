@@ -5,6 +5,7 @@
 
 var SHELL = "lastmile-shell-";  // + the shell's version from /pwa/shell.json
 var RUNTIME = "lastmile-runtime"; // hashed assets fetched since
+var META = "lastmile-meta";       // which shell is current
 var DONE = { acknowledge: "Acknowledged by you", close: "Closed by you", escalate: "Escalated by you" };
 var refreshed = false;
 
@@ -16,7 +17,7 @@ function wait(e, p) {
 }
 
 // refreshShell caches the offline page and the assets it uses, once per
-// version of them, and drops caches of older versions.
+// version of them, and notes which version is current.
 function refreshShell() {
   return fetch("/pwa/shell.json", { cache: "no-store", credentials: "omit" }).then(function (r) {
     if (!r.ok) { throw new Error("shell list: " + r.status); }
@@ -27,13 +28,25 @@ function refreshShell() {
       if (have) { return; }
       return caches.open(name).then(function (c) {
         return c.addAll(shell.urls.map(function (u) { return new Request(u, { credentials: "omit" }); }));
-      }).then(function () {
-        return caches.keys().then(function (keys) {
-          return Promise.all(keys.filter(function (k) {
-            return k.indexOf("lastmile-") === 0 && k !== name;
-          }).map(function (k) { return caches.delete(k); }));
-        });
       });
+    }).then(function () {
+      return caches.open(META).then(function (c) { return c.put("/current-shell", new Response(name)); });
+    });
+  });
+}
+
+// prune drops the caches of older shells, and the assets fetched for
+// them. It runs once this worker is in charge: until then the old one may
+// still need its shell.
+function prune() {
+  return caches.open(META).then(function (c) { return c.match("/current-shell"); }).then(function (r) {
+    return r ? r.text() : "";
+  }).then(function (current) {
+    if (!current) { return; }
+    return caches.keys().then(function (keys) {
+      var old = keys.filter(function (k) { return k.indexOf(SHELL) === 0 && k !== current; });
+      if (old.length) { old.push(RUNTIME); }
+      return Promise.all(old.map(function (k) { return caches.delete(k); }));
     });
   });
 }
@@ -47,7 +60,7 @@ self.addEventListener("install", function (e) {
 });
 
 self.addEventListener("activate", function (e) {
-  wait(e, self.clients.claim());
+  wait(e, prune().catch(function () {}).then(function () { return self.clients.claim(); }));
 });
 
 self.addEventListener("fetch", function (e) {
@@ -60,7 +73,7 @@ self.addEventListener("fetch", function (e) {
       if (!refreshed) {
         // Once per worker start: pick up a new shell after an upgrade.
         refreshed = true;
-        refreshShell().catch(function () {});
+        refreshShell().then(prune).catch(function () {});
       }
       return resp;
     }).catch(function () {
@@ -138,18 +151,21 @@ function act(n, name) {
   });
 }
 
-// open focuses a lastmile window and shows url there, or opens one.
+// open shows url in a lastmile window, the focused one first, or opens one.
 function open(url) {
   var target = new URL(url || "/inbox", self.location.origin);
   if (target.origin !== self.location.origin) { target = new URL("/inbox", self.location.origin); }
   if (target.pathname === "/alerts") { target.pathname = "/inbox"; } // a bundle of alerts
   return self.clients.matchAll({ type: "window", includeUncontrolled: true }).then(function (list) {
-    var w = list.filter(function (c) { return new URL(c.url).origin === self.location.origin; })[0];
+    var ours = list.filter(function (c) { return new URL(c.url).origin === self.location.origin; });
+    ours.sort(function (a, b) { return (b.focused ? 1 : 0) - (a.focused ? 1 : 0); });
+    var w = ours[0];
     if (!w) { return self.clients.openWindow(target.href); }
-    return w.focus().then(function (f) {
-      var c = f || w;
-      return c.navigate ? c.navigate(target.href).catch(function () { return c; }) : c;
-    });
+    // Focusing is allowed only while a real click is handled; navigate
+    // works only for a window this worker controls, else open a new one.
+    return w.focus().catch(function () { return w; }).then(function (f) {
+      return (f || w).navigate(target.href);
+    }).catch(function () { return self.clients.openWindow(target.href); });
   });
 }
 
