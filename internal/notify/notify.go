@@ -20,6 +20,7 @@ const (
 	KindBundle = "bundle" // several alerts for one address in one message
 	KindTest   = "test"   // an administrator's test notification
 	KindVerify = "verify" // a contact method verification code
+	KindInvite = "invite" // an invitation to choose a password (email)
 )
 
 // Message is one notification to deliver.

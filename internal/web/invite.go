@@ -53,9 +53,7 @@ func (s *Server) sendInvite(ctx context.Context, v *view, u team.User, where, li
 	text := inviter + " invited you to " + where + " on lastmile, where your team's alerts reach you.\n" +
 		"Open this link to choose your password and sign in: " + link + "\n" +
 		"The link works once and expires in 7 days."
-	// A test message is the kind every channel delivers outside an alert's
-	// plan; the email channel shows its text and the button as they are.
-	_, err := s.cfg.Channels.Send(ctx, notify.Message{Channel: "email", Address: u.Email, Kind: notify.KindTest, UserID: u.ID,
+	_, err := s.cfg.Channels.Send(ctx, notify.Message{Channel: "email", Address: u.Email, Kind: notify.KindInvite, UserID: u.ID,
 		NotificationID: "invite-" + u.ID, Title: "You are invited to " + where + " on lastmile", Severity: "info", Text: text,
 		Actions: []notify.Action{{Name: "invite", Label: "Choose your password", URL: link}}})
 	return err

@@ -434,3 +434,26 @@ func closedPort(t *testing.T) int {
 	l.Close()
 	return port
 }
+
+func TestInvitation(t *testing.T) {
+	srv := emailtest.New(t, emailtest.Options{})
+	ch := build(t, srv.Settings("alerts@example.com"))
+	m := notify.Message{NotificationID: "invite-u1", Address: "bob@example.com", Kind: notify.KindInvite, Severity: "info",
+		Title: "You are invited to Team Ops on lastmile", Text: "Ann invited you.",
+		Actions: []notify.Action{{Name: "invite", Label: "Choose your password", URL: "https://lastmile.example/invite/tok"}}}
+	if _, err := ch.Send(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	got := srv.Messages()[0]
+	if got.Subject != "[lastmile] You are invited to Team Ops on lastmile" {
+		t.Errorf("subject %q", got.Subject)
+	}
+	for _, want := range []string{"Ann invited you.", "https://lastmile.example/invite/tok", "If you did not expect it"} {
+		if !strings.Contains(got.Text, want) {
+			t.Errorf("text lacks %q:\n%s", want, got.Text)
+		}
+	}
+	if strings.Contains(got.Text, "on call") {
+		t.Errorf("an invitation says the reader is on call:\n%s", got.Text)
+	}
+}

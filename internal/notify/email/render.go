@@ -105,6 +105,13 @@ func newView(m notify.Message) view {
 		v.Heading, v.Title, v.Lines, v.Buttons, v.AlertURL, v.Team = "Verification", "Your lastmile verification code is "+v.Code, nil, nil, "", ""
 		v.Footer = "Someone added this address to a lastmile account. If it was not you, ignore this email."
 		return v
+	case notify.KindInvite:
+		v.Subject = "[lastmile] " + v.Title
+		v.Heading = "Invitation"
+		v.Severity = severities["info"]
+		v.Team = ""
+		v.Footer = "Someone invited this address to lastmile. If you did not expect it, ignore this email: nothing happens until the link is used."
+		return v
 	case notify.KindTest:
 		v.Subject = "[lastmile] Test notification" + team
 		v.Heading = "Test notification"
