@@ -96,6 +96,10 @@ func inboxWhere(teamIDs []string, search string) ([]string, []any) {
 // acknowledged before closed, the most severe first within a status, then
 // the newest. A list of closed alerts only is simply newest first. It
 // returns the cursor of the next page ("" at the end).
+//
+// It reads in two steps: the page's ids in order, from the few columns the
+// order needs (an index holding team, status, severity and id answers that
+// without reading the alerts), then those alerts in full.
 func (s *Service) Inbox(ctx context.Context, f InboxFilter) ([]Alert, string, error) {
 	if f.TeamIDs != nil && len(f.TeamIDs) == 0 {
 		return []Alert{}, "", nil
@@ -132,59 +136,84 @@ func (s *Service) Inbox(ctx context.Context, f InboxFilter) ([]Alert, string, er
 	if byUrgency {
 		order = `sr, sv, id DESC`
 	}
-	// The ranks are computed once in the inner query so the outer one can
-	// both filter (the cursor) and sort by them.
-	q := `SELECT ` + alertCols + `, sr, sv FROM (SELECT alerts.*, ` + statusRankSQL + ` AS sr, ` + sevRankSQL + ` AS sv FROM alerts) x
+	// The ranks are computed in the inner query so the outer one can both
+	// filter (the cursor) and sort by them.
+	q := `SELECT id, sr, sv FROM (SELECT id, team_id, status, title, text, ` + statusRankSQL + ` AS sr, ` + sevRankSQL + ` AS sv FROM alerts) x
 		WHERE ` + strings.Join(where, ` AND `) + fmt.Sprintf(` ORDER BY %s LIMIT %d`, order, f.Limit+1)
 	rows, err := s.db.Query(ctx, q, args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("list inbox: %w", err)
 	}
-	defer rows.Close()
-	out := []Alert{}
-	var last inboxCursor
+	var keys []inboxCursor
 	for rows.Next() {
-		var a Alert
-		var sr, sv int
-		if a, err = scanAlert(rankedRow{rows, &sr, &sv}); err != nil {
-			return nil, "", fmt.Errorf("scan inbox: %w", err)
+		var c inboxCursor
+		if err := rows.Scan(&c.id, &c.status, &c.sev); err != nil {
+			rows.Close()
+			return nil, "", fmt.Errorf("list inbox: %w", err)
 		}
-		if len(out) < f.Limit {
-			last = inboxCursor{sr, sv, a.ID}
-		}
-		out = append(out, a)
+		keys = append(keys, c)
 	}
+	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, "", fmt.Errorf("list inbox: %w", err)
 	}
 	next := ""
-	if len(out) > f.Limit {
-		out, next = out[:f.Limit], last.String()
+	if len(keys) > f.Limit {
+		keys, next = keys[:f.Limit], keys[f.Limit-1].String()
+	}
+	out, err := s.byIDs(ctx, keys)
+	if err != nil {
+		return nil, "", err
 	}
 	return out, next, nil
 }
 
-// rankedRow scans an alert followed by its status and severity ranks.
-type rankedRow struct {
-	row    interface{ Scan(...any) error }
-	sr, sv *int
+// byIDs reads the alerts of keys, in the order of keys.
+func (s *Service) byIDs(ctx context.Context, keys []inboxCursor) ([]Alert, error) {
+	out := make([]Alert, 0, len(keys))
+	if len(keys) == 0 {
+		return out, nil
+	}
+	ids := make([]string, len(keys))
+	for i, k := range keys {
+		ids[i] = k.id
+	}
+	rows, err := s.db.Query(ctx, `SELECT `+alertCols+` FROM alerts WHERE id IN (`+store.Placeholders(len(ids))+`)`, store.Args(ids)...)
+	if err != nil {
+		return nil, fmt.Errorf("read inbox alerts: %w", err)
+	}
+	defer rows.Close()
+	byID := make(map[string]Alert, len(ids))
+	for rows.Next() {
+		a, err := scanAlert(rows)
+		if err != nil {
+			return nil, fmt.Errorf("read inbox alerts: %w", err)
+		}
+		byID[a.ID] = a
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read inbox alerts: %w", err)
+	}
+	for _, id := range ids {
+		if a, ok := byID[id]; ok { // deleted between the two reads: left out
+			out = append(out, a)
+		}
+	}
+	return out, nil
 }
 
-func (r rankedRow) Scan(dest ...any) error { return r.row.Scan(append(dest, r.sr, r.sv)...) }
-
-// InboxCounts counts the alerts of each status among the teams' alerts that
-// match search, for the inbox's filter chips.
-func (s *Service) InboxCounts(ctx context.Context, teamIDs []string, search string) (map[Status]int, error) {
+// InboxCounts counts the open alerts of each status among the teams'
+// alerts that match search, and the closed ones up to closedCap+1: closed
+// alerts pile up for years, and "more than closedCap" is all a chip needs
+// to say. With closedCap 0 closed alerts are not counted (-1).
+func (s *Service) InboxCounts(ctx context.Context, teamIDs []string, search string, closedCap int) (map[Status]int, error) {
 	out := map[Status]int{StatusNew: 0, StatusAcknowledged: 0, StatusClosed: 0}
 	if teamIDs != nil && len(teamIDs) == 0 {
 		return out, nil
 	}
 	where, args := inboxWhere(teamIDs, search)
-	q := `SELECT status, COUNT(*) FROM alerts`
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, ` AND `)
-	}
-	rows, err := s.db.Query(ctx, q+` GROUP BY status`, args...)
+	cond := strings.Join(append(where, `status IN ('new', 'acknowledged')`), ` AND `)
+	rows, err := s.db.Query(ctx, `SELECT status, COUNT(*) FROM alerts WHERE `+cond+` GROUP BY status`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("count inbox: %w", err)
 	}
@@ -197,5 +226,18 @@ func (s *Service) InboxCounts(ctx context.Context, teamIDs []string, search stri
 		}
 		out[st] = n
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("count inbox: %w", err)
+	}
+	if closedCap <= 0 {
+		out[StatusClosed] = -1
+		return out, nil
+	}
+	cond = strings.Join(append(where, `status = 'closed'`), ` AND `)
+	var closed int
+	if err := s.db.QueryRow(ctx, fmt.Sprintf(`SELECT COUNT(*) FROM (SELECT 1 FROM alerts WHERE %s LIMIT %d) x`, cond, closedCap+1), args...).Scan(&closed); err != nil {
+		return nil, fmt.Errorf("count closed alerts: %w", err)
+	}
+	out[StatusClosed] = closed
+	return out, nil
 }

@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"os"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -70,14 +69,6 @@ func newBenchWorld(b *testing.B, d store.Dialect, n int, open float64) *benchWor
 	w := &benchWorld{handler: srv.Handler()}
 	start := time.Now()
 	w.busy = seedAlerts(b, db, tm.ID, other.ID, u.ID, c.Now(), n, open)
-	if os.Getenv("A_INDEX") != "" {
-		if _, err := db.Exec(ctx, `CREATE INDEX alerts_team_status ON alerts(team_id, status, severity, id)`); err != nil {
-			b.Fatal(err)
-		}
-		if _, err := db.Exec(ctx, `ANALYZE`); err != nil {
-			b.Fatal(err)
-		}
-	}
 	b.Logf("%s: seeded %d alerts in %v", d, n, time.Since(start).Round(time.Millisecond))
 	ss, err := sessions.Create(ctx, u.ID, "password", "bench")
 	if err != nil {

@@ -133,7 +133,13 @@ func (s *Server) inbox(w http.ResponseWriter, r *http.Request, v *view) error {
 	if err != nil {
 		return err
 	}
-	counts, err := s.cfg.Alerts.InboxCounts(ctx, teamIDs, d.Q, closedCountCap)
+	// A search is a scan of every alert it may match; counting the closed
+	// ones too would read the whole history on each keystroke's page.
+	closedCap := closedCountCap
+	if d.Q != "" {
+		closedCap = 0
+	}
+	counts, err := s.cfg.Alerts.InboxCounts(ctx, teamIDs, d.Q, closedCap)
 	if err != nil {
 		return err
 	}
@@ -147,7 +153,10 @@ func (s *Server) inbox(w http.ResponseWriter, r *http.Request, v *view) error {
 			n += counts[st]
 		}
 		count := strconv.Itoa(n)
-		if n > closedCountCap {
+		switch {
+		case n < 0:
+			count = ""
+		case n > closedCountCap:
 			count = strconv.Itoa(closedCountCap) + "+"
 		}
 		d.Chips = append(d.Chips, inboxChip{Label: f.label, URL: inboxURL(f.key, d.Team, d.Q, "", false), Count: count, Current: f.key == d.Status})

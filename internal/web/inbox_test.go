@@ -172,6 +172,10 @@ func TestInboxFiltersCountsAndSearch(t *testing.T) {
 				t.Errorf("the chips lack %q", chip)
 			}
 		}
+		// A search counts the open alerts it finds, not the whole history.
+		if body := c.get("/inbox?q=cpu").body; !strings.Contains(body, `New <span class="count">1</span>`) || !strings.Contains(body, `>Closed</a>`) {
+			t.Errorf("the chips of a search count the wrong things")
+		}
 		if !strings.Contains(c.get("/inbox?status=new").body, `href="/inbox?status=new" aria-current="page"`) {
 			t.Errorf("the current filter is not marked")
 		}
@@ -288,6 +292,21 @@ func TestInboxWithoutTeamsSaysWhy(t *testing.T) {
 	p := h.login("loner@example.com").get("/inbox")
 	if p.status != http.StatusOK || !strings.Contains(p.body, "You are not in a team yet") || strings.Contains(p.body, "Not for loner") {
 		t.Fatalf("inbox without teams: %d", p.status)
+	}
+}
+
+func TestClosedAlertsAreCountedUpToACap(t *testing.T) {
+	h := sqliteHarness(t)
+	for i := range 4 {
+		h.act(h.inboxAlert(h.team, fmt.Sprintf("closed %d", i), "high"), "close")
+	}
+	h.inboxAlert(h.team, "open", "high")
+	got, err := h.alerts.InboxCounts(context.Background(), nil, "", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[alert.StatusClosed] != 3 || got[alert.StatusNew] != 1 {
+		t.Fatalf("counts with a cap of 2: %v, want 3 closed (more than the cap) and 1 new", got)
 	}
 }
 

@@ -135,7 +135,10 @@ function act(n, name) {
   var replace = function (title, body, outcome) {
     var opts = { body: body, tag: n.tag || undefined, icon: "/assets/icons/icon-192.png", badge: "/assets/icons/badge-96.png",
       data: { url: n.data && n.data.url || "/inbox", actions: [], outcome: outcome } };
-    n.close();
+    // The same tag replaces the notification in place. Closing it first
+    // would race: the close can land after the new one, which has the
+    // same id in Chrome, and take it away.
+    if (!n.tag) { n.close(); }
     return self.registration.showNotification(title, opts);
   };
   if (!a || !a.url) {

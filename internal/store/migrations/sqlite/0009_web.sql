@@ -41,3 +41,7 @@ CREATE INDEX invites_user ON invites(user_id);
 
 -- Reports read a team's alerts by the time they were raised.
 CREATE INDEX alerts_team_created ON alerts(team_id, created_at);
+
+-- The inbox lists a team's open alerts by status and severity, newest
+-- first, and counts them per status: this index answers both alone.
+CREATE INDEX alerts_team_status ON alerts(team_id, status, severity, id);
