@@ -22,12 +22,15 @@ const (
 )
 
 func runAzure(ctx context.Context, env Env, args []string) error {
-	name, args, err := sub(env, args, "emulator")
+	name, args, err := sub(env, args, "emulator, setup")
 	if err != nil {
 		return err
 	}
+	if name == "setup" {
+		return runAzureSetup(ctx, env, args)
+	}
 	if name != "emulator" {
-		return usagef("unknown subcommand %q: use emulator", name)
+		return usagef("unknown subcommand %q: use emulator or setup", name)
 	}
 	fs := newFlagSet(env, "azure emulator")
 	listen := fs.String("listen", "127.0.0.1:8443", "address to serve the emulated Azure APIs on (HTTPS)")

@@ -3,6 +3,7 @@ package browser_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -67,11 +68,10 @@ func TestPushNotificationAcknowledgesWithoutOpeningTheApp(t *testing.T) {
 		Origin: s.url, RegistrationID: regID, Data: string(pushed.Plaintext)}); err != nil {
 		t.Fatalf("deliver the push message: %v", err)
 	}
-	b.waitJS("the notification", listNotifications+`.then(ns => ns.some(n => n.Title === "Disk full on db-1" && n.Actions.includes("acknowledge")))`)
-	shown := eval[[]shownNotification](b, listNotifications)
-	if len(shown) != 1 || shown[0].Tag != "lastmile-alert-"+id || !strings.Contains(shown[0].Body, "details from the monitoring system") {
-		t.Fatalf("notifications %+v", shown)
-	}
+	waitNotifications(t, b, "the alert's notification", func(ns []shownNotification) bool {
+		return len(ns) == 1 && ns[0].Title == "Disk full on db-1" && slices.Contains(ns[0].Actions, "acknowledge") &&
+			ns[0].Tag == "lastmile-alert-"+id && strings.Contains(ns[0].Body, "details from the monitoring system")
+	})
 
 	pagesBefore := pageTargets(t, b)
 	sw := workerTab(t, b, s.url+"/sw.js")
@@ -88,7 +88,9 @@ func TestPushNotificationAcknowledgesWithoutOpeningTheApp(t *testing.T) {
 		a, err := s.a.Alerts.Get(ctx, id)
 		return err == nil && a.Status == alert.StatusAcknowledged
 	})
-	b.waitJS("the confirmation", listNotifications+`.then(ns => ns.length === 1 && ns[0].Title === "Acknowledged by you" && ns[0].Outcome === "ok")`)
+	waitNotifications(t, b, "the confirmation", func(ns []shownNotification) bool {
+		return len(ns) == 1 && ns[0].Title == "Acknowledged by you" && ns[0].Outcome == "ok"
+	})
 	if after := pageTargets(t, b); after != pagesBefore {
 		t.Fatalf("acknowledging opened a window: %d pages, had %d", after, pagesBefore)
 	}
@@ -112,7 +114,41 @@ func TestPushNotificationAcknowledgesWithoutOpeningTheApp(t *testing.T) {
 		n.Actions[0].URL), chromedp.EvalAwaitPromise)); err != nil {
 		t.Fatal(err)
 	}
-	b.waitJS("the error in the notification", listNotifications+`.then(ns => ns.some(n => n.Outcome === "error" && n.Title.startsWith("Could not acknowledge")))`)
+	waitNotifications(t, b, "the error in the notification", func(ns []shownNotification) bool {
+		return slices.ContainsFunc(ns, func(n shownNotification) bool {
+			return n.Outcome == "error" && strings.HasPrefix(n.Title, "Could not acknowledge")
+		})
+	})
+
+	// A click on the notification itself shows the alert in the open
+	// window.
+	if _, err := chromedp.Run(sw, chromedp.Evaluate[chromedp.Void](`self.registration.getNotifications({tag: "lastmile-alert-`+id+`"})
+		.then(ns => { self.dispatchEvent(new NotificationEvent("notificationclick", {notification: ns[0]})); })`, chromedp.EvalAwaitPromise)); err != nil {
+		t.Fatal(err)
+	}
+	b.waitJS("the alert page", `location.pathname === "/alerts/`+id+`"`)
+	if after := pageTargets(t, b); after != pagesBefore {
+		t.Fatalf("opening the alert opened a window: %d pages, had %d", after, pagesBefore)
+	}
+}
+
+// waitNotifications polls the notifications the service worker shows until
+// ok accepts them.
+func waitNotifications(t *testing.T, b *tab, what string, ok func([]shownNotification) bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(b.ctx, 3*time.Second)
+		ns, err := chromedp.Run(ctx, chromedp.Evaluate[[]shownNotification](listNotifications, chromedp.EvalAwaitPromise))
+		cancel()
+		if err == nil && ok(ns) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("waited in vain for %s: notifications %+v (%v)", what, ns, err)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
 }
 
 // registration is the id of the site's service worker registration, from

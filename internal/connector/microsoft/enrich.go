@@ -190,7 +190,7 @@ func (src *Source) Log(ctx context.Context, externalID string, c connector.Chang
 	if l == nil {
 		return nil
 	}
-	rec := map[string]any{"TimeGenerated": c.At.UTC().Format(time.RFC3339Nano), "EventType": c.Kind, "AlertId": c.AlertID, "Title": c.Title,
+	rec := map[string]any{"TimeGenerated": c.At.UTC().Format(time.RFC3339Nano), "EventType": c.Kind, "AlertId": c.AlertID, "AlertTitle": c.Title,
 		"User": c.By, "UserEmail": c.Email, "IncidentId": externalID, "Text": c.Text, "Source": "lastmile"}
 	switch l.Mode {
 	case "ingestion":

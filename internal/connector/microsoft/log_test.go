@@ -58,7 +58,7 @@ func TestLogIngestion(t *testing.T) {
 			}
 			r := rows[0]
 			want := map[string]any{"EventType": "acknowledged", "AlertId": "alert-42", "User": "Ann", "UserEmail": "ann@contoso.com",
-				"IncidentId": "inc-7", "Title": "Brute force", "Text": "on it", "Source": "lastmile"}
+				"IncidentId": "inc-7", "AlertTitle": "Brute force", "Text": "on it", "Source": "lastmile"}
 			for k, v := range want {
 				if r[k] != v {
 					t.Errorf("%s = %v, want %v", k, r[k], v)
@@ -113,7 +113,7 @@ func TestLogDataCollector(t *testing.T) {
 			}
 			r := rows[0]
 			want := map[string]any{"EventType_s": "acknowledged", "AlertId_s": "alert-42", "User_s": "Ann", "UserEmail_s": "ann@contoso.com",
-				"IncidentId_s": "inc-7", "Title_s": "Brute force", "Text_s": "on it", "Source_s": "lastmile"}
+				"IncidentId_s": "inc-7", "AlertTitle_s": "Brute force", "Text_s": "on it", "Source_s": "lastmile"}
 			for k, v := range want {
 				if r[k] != v {
 					t.Errorf("%s = %v, want %v (row %v)", k, r[k], v, r)

@@ -1,0 +1,5 @@
+package azuresetup
+
+import "syscall"
+
+const ioctlGetTermios = syscall.TCGETS
