@@ -142,7 +142,9 @@ func (a *App) Start() error {
 		wg.Wait()
 		close(a.engDone)
 	}()
-	api := httpapi.New(httpapi.Config{BaseURL: base, MaxBodyBytes: a.cfg.MaxBodyBytes, Limits: ingest.DefaultLimits, Metrics: a.metrics.reg, Wake: a.Engine.Wake,
+	// A new alert wakes the engine to notify, and open inboxes to show it.
+	wake := func() { a.Engine.Wake(); webApp.Notify() }
+	api := httpapi.New(httpapi.Config{BaseURL: base, MaxBodyBytes: a.cfg.MaxBodyBytes, Limits: ingest.DefaultLimits, Metrics: a.metrics.reg, Wake: wake,
 		Sessions: sessions, Web: webApp.Handler(),
 		Channels: &httpapi.Channels{Settings: a.channels.settings, Inbound: a.channels.inbound, Outbound: a.channels.outbound,
 			VAPIDPublicKey: func(ctx context.Context) (string, error) { return push.PublicKey(ctx, a.channels.keys) }},

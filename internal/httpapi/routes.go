@@ -66,6 +66,12 @@ func (s *Server) routes() []route {
 		h("DELETE", "/api/v1/teams/{id}/connectors/{connectorId}", s.authed(s.deleteConnector)),
 		h("POST", "/api/v1/teams/{id}/connectors/{connectorId}/test", s.authed(s.testConnector)),
 		h("POST", "/api/v1/teams/{id}/connectors/{connectorId}/poll", s.authed(s.pollConnector)),
+		h("GET", "/api/v1/teams/{id}/connectors/{connectorId}/push", s.authed(s.getConnectorPush)),
+		h("POST", "/api/v1/teams/{id}/connectors/{connectorId}/push-secret", s.authed(s.rotateConnectorPushSecret)),
+		h("DELETE", "/api/v1/teams/{id}/connectors/{connectorId}/push-secret", s.authed(s.disableConnectorPush)),
+		// Sentinel's push (a Logic App run by an automation rule): the
+		// secret in the path is the only credential.
+		h("POST", "/api/v1/connectors/push/{secret}", s.connectorPush),
 		h("GET", "/api/v1/push/vapid-public-key", s.authed(s.vapidPublicKey)),
 		h("POST", "/callbacks/{provider}/{path...}", s.callback),
 		h("GET", "/actions/{token}", s.actionForm),

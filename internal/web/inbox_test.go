@@ -323,3 +323,11 @@ func TestSeverityOrderMatchesBadgeColours(t *testing.T) {
 		t.Errorf("unknown severities are not info")
 	}
 }
+
+// A message bundling several alerts links to /alerts: the inbox.
+func TestBundleLinkOpensTheInbox(t *testing.T) {
+	h := sqliteHarness(t)
+	if p := h.anon().get("/alerts"); p.status != http.StatusSeeOther || p.location != "/inbox" {
+		t.Fatalf("/alerts: %d %q, want a redirect to the inbox", p.status, p.location)
+	}
+}

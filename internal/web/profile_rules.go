@@ -55,6 +55,19 @@ func profileMinutes(seconds int) string {
 
 func (s *Server) profileRulesData(ctx context.Context, v *view, cms []team.ContactMethod) (profileRulesData, error) {
 	var d profileRulesData
+	// The effective rules name each method by its label: a push
+	// subscription's address is a long JSON document, and a label is what
+	// the member chose to recognise it by.
+	shown := map[string]string{}
+	for _, c := range cms {
+		name := c.Address
+		if c.Label != "" {
+			name = c.Label
+		} else if c.Channel == "push" {
+			name = "a browser"
+		}
+		shown[c.Channel+"\x00"+c.Address] = name
+	}
 	for _, c := range cms {
 		text := c.Channel + " · " + c.Address
 		if c.Label != "" {
@@ -87,7 +100,11 @@ func (s *Server) profileRulesData(ctx context.Context, v *view, cms []team.Conta
 		}
 		tr := profileTeamRules{Team: t}
 		for _, e := range eff {
-			tr.Rules = append(tr.Rules, profileEffectiveRule{Minutes: profileMinutes(e.DelaySeconds), Channel: e.Channel, Address: e.Address, TeamDefault: e.TeamDefault})
+			addr, ok := shown[e.Channel+"\x00"+e.Address]
+			if !ok {
+				addr = e.Address
+			}
+			tr.Rules = append(tr.Rules, profileEffectiveRule{Minutes: profileMinutes(e.DelaySeconds), Channel: e.Channel, Address: addr, TeamDefault: e.TeamDefault})
 		}
 		d.Teams = append(d.Teams, tr)
 	}

@@ -362,6 +362,13 @@ func TestProfileListsDevicesAndSessions(t *testing.T) {
 	if strings.Contains(dutyBetween(p.body, `id="contacts"`, "</section>"), "push.example") {
 		t.Errorf("the push subscription is listed among contact methods")
 	}
+	if _, err := h.teams.SetUserRules(ctx, ann.ID, []team.UserRule{{DelaySeconds: 0, ContactMethodID: dev.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	p = c.get("/profile")
+	if strings.Contains(p.body, "push.example") || !strings.Contains(p.body, "push <span class=\"muted\">Firefox on Android</span>") {
+		t.Errorf("the rules in force name the device by its subscription, not its label:\n%s", dutyBetween(p.body, `id="rules"`, "</section>"))
+	}
 	if !strings.Contains(p.body, `<section id="push-device" class="card" data-vapid="/api/v1/push/vapid-public-key"></section>`) {
 		t.Errorf("the push device element is missing")
 	}
