@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/lastmile/lastmile/internal/apperr"
@@ -34,6 +35,11 @@ type connectorData struct {
 	TestErr  string
 	Checks   []connector.Check
 	ChecksOK bool
+	// Push is how Sentinel's playbook reaches this connector; PushURL is
+	// set only on the answer that made a new secret, the one time it can
+	// be shown.
+	Push    connector.PushInfo
+	PushURL string
 }
 
 func (s *Server) connService() (*connector.Service, error) {
@@ -66,6 +72,12 @@ func (s *Server) connectorsPage(w http.ResponseWriter, r *http.Request, v *view)
 // connectorPage shows a connector; ?test=1 (team admins) runs the
 // connection test first. The test only reads, so a GET may run it.
 func (s *Server) connectorPage(w http.ResponseWriter, r *http.Request, v *view) error {
+	return s.connectorPageData(w, r, v, nil)
+}
+
+// connectorPageData renders a connector's page; adjust, if set, adds to
+// what it shows.
+func (s *Server) connectorPageData(w http.ResponseWriter, r *http.Request, v *view, adjust func(*connectorData)) error {
 	tm, err := s.integTeam(r, v, team.RoleManager)
 	if err != nil {
 		return err
@@ -104,8 +116,14 @@ func (s *Server) connectorPage(w http.ResponseWriter, r *http.Request, v *view) 
 			return err
 		}
 	}
+	if d.Push, err = cs.PushInfo(ctx, tm.ID, c.ID); err != nil {
+		return err
+	}
 	d.C = connHealthView(c, s.cfg.Clock.Now(), v.User.TimeZone)
 	d.Settings = connSettingsSummary(c)
+	if adjust != nil {
+		adjust(&d)
+	}
 	v.Title, v.Nav = c.Name+" · Connectors", "console"
 	return s.render(w, v, "connector", d)
 }
@@ -146,6 +164,20 @@ func (s *Server) connectorAction(w http.ResponseWriter, r *http.Request, v *view
 			return err
 		}
 		return redirect(w, r, page, "A poll is queued; reload in a few seconds to see its outcome.")
+	case "push-url":
+		secret, _, err := cs.RotatePushSecret(ctx, tm.ID, id)
+		if err != nil {
+			return err
+		}
+		s.cfg.Log.Info("connector push secret made", "team_id", tm.ID, "connector_id", id, "by", v.User.ID)
+		// Shown on this answer only: the secret is not kept.
+		r.URL.RawQuery = ""
+		return s.connectorPageWithPushURL(w, r, v, strings.TrimRight(s.cfg.BaseURL, "/")+connectorPushPath+secret)
+	case "push-off":
+		if err := cs.DisablePush(ctx, tm.ID, id); err != nil {
+			return err
+		}
+		return redirect(w, r, page, "Push is off: the old push URL answers 404, and the connector polls as before.")
 	case "delete":
 		c, err := cs.Get(ctx, tm.ID, id)
 		if err != nil {

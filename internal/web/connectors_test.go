@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -326,5 +327,49 @@ func TestConnectorHealthInPlainWords(t *testing.T) {
 	c.Enabled = false
 	if v := connHealthView(c, now, "UTC"); v.State != "off" {
 		t.Errorf("disabled: %q", v.State)
+	}
+}
+
+// A team admin turns push on from the connector's page: the push URL is
+// shown once, works (its secret finds the connector), and can be turned
+// off; a manager sees push's state but cannot change it.
+func TestConnectorPushURLShownOnceAndTurnedOff(t *testing.T) {
+	h := sqliteHarness(t)
+	ctx := context.Background()
+	h.member(h.team.ID, "man@example.com", team.RoleManager)
+	c, err := h.connectors.Create(ctx, h.team.ID, connector.NewConnector{Name: "Graph", Source: "graph_incidents",
+		Settings: json.RawMessage(`{"tenantId":"` + connTenant + `","clientId":"` + connClient + `","clientSecret":"x"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := h.login("admin@example.com")
+	page := connPath(h, "/"+c.ID)
+	if p := admin.get(page); !strings.Contains(p.body, "Turn on push") {
+		t.Fatalf("the connector page offers no push: %s", p.body)
+	}
+	p := admin.post(page+"/push-url", nil)
+	m := regexp.MustCompile(`http://lastmile\.test/api/v1/connectors/push/([a-z2-7]+)`).FindStringSubmatch(p.body)
+	if p.status != http.StatusOK || m == nil {
+		t.Fatalf("turning push on: %d, no push URL shown:\n%s", p.status, p.body)
+	}
+	info, err := h.connectors.PushInfo(ctx, h.team.ID, c.ID)
+	if err != nil || !info.Enabled || !strings.HasPrefix(m[1], info.SecretPrefix) {
+		t.Fatalf("push after turning it on: %+v %v", info, err)
+	}
+	if p := admin.get(page); strings.Contains(p.body, m[1]) || !strings.Contains(p.body, "Make a new push URL") {
+		t.Error("the push URL is shown again on a later visit, or push does not show as on")
+	}
+	man := h.login("man@example.com")
+	if p := man.get(page); !strings.Contains(p.body, "Push from Sentinel") || strings.Contains(p.body, "/push-url") {
+		t.Error("a manager does not see push's state, or is offered to change it")
+	}
+	if p := man.post(page+"/push-off", nil); p.status != http.StatusForbidden {
+		t.Errorf("a manager turned push off: %d", p.status)
+	}
+	if p := admin.post(page+"/push-off", nil); p.status != http.StatusSeeOther {
+		t.Fatalf("turning push off: %d", p.status)
+	}
+	if info, _ := h.connectors.PushInfo(ctx, h.team.ID, c.ID); info.Enabled {
+		t.Error("push is still on after turning it off")
 	}
 }
