@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"strings"
 )
 
@@ -145,13 +146,21 @@ func (r *runner) output(res *Result) error {
 		writeConnector(w, res.Connector)
 		return nil
 	}
-	body := map[string]any{"name": connectorName(r.cfg.Mode), "source": r.cfg.Mode, "settings": res.Settings}
+	// The secret was printed once, above; the body names it rather than
+	// repeat it.
+	settings := maps.Clone(res.Settings)
+	if _, ok := settings["clientSecret"]; ok {
+		settings["clientSecret"] = "<the client secret above>"
+	}
+	body := map[string]any{"name": connectorName(r.cfg.Mode), "source": r.cfg.Mode, "settings": settings}
 	b, err := json.MarshalIndent(body, "", "  ")
 	if err != nil {
 		return fmt.Errorf("write the settings: %w", err)
 	}
 	fmt.Fprintf(w, "\nCreate the connector with this body (POST /api/v1/teams/TEAM/connectors), or pass --lastmile-url, --lastmile-api-key and --team next time:\n%s\n", b)
-	if _, ok := res.Settings["clientSecret"]; !ok && r.cfg.Certificate == nil {
+	if _, ok := res.Settings["clientSecret"]; ok {
+		fmt.Fprintln(w, `Put the client secret shown above in "clientSecret" before posting it.`)
+	} else if r.cfg.Certificate == nil {
 		fmt.Fprintln(w, `Add "clientSecret" (the value from the run that made it) before posting it.`)
 	}
 	if _, ok := res.Settings["certificate"]; !ok && r.cfg.Certificate != nil {

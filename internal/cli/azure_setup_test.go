@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -240,5 +241,23 @@ func TestAzureSetupNoRights(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
 	if last := lines[len(lines)-1]; !strings.HasPrefix(last, "lastmile azure: you (dev@contoso.com) are not allowed to create role assignments on workspace soc-workspace") {
 		t.Fatalf("stderr: %q", r.stderr)
+	}
+}
+
+// The new client secret is printed once, at the end, and nowhere else.
+func TestAzureSetupPrintsTheSecretOnce(t *testing.T) {
+	_, flags := setupEmulator(t)
+	args := setupArgs(flags, "--workspace", "soc-workspace", "--yes")
+	r := run(t, nil, args...)
+	r.want(t, 0, args...)
+	m := regexp.MustCompile(`Client secret:\s+(\S+)\s+\(shown only now`).FindStringSubmatch(r.stdout)
+	if m == nil {
+		t.Fatalf("no client secret in the output:\n%s", r.stdout)
+	}
+	if n := strings.Count(r.stdout+r.stderr, m[1]); n != 1 {
+		t.Fatalf("the secret appears %d times in the output:\n%s", n, r.stdout)
+	}
+	if !strings.Contains(r.stdout, `"clientSecret": "<the client secret above>"`) {
+		t.Errorf("the connector body does not point at the secret:\n%s", r.stdout)
 	}
 }

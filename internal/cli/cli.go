@@ -48,7 +48,7 @@ func commands() []command {
 		{"team", "manage teams: create, list, add-member, remove-member, rotate-secret", runTeam},
 		{"duty", "punch members in and out, and see who is on duty: punch-in, punch-out, who", runDuty},
 		{"demo", "run lastmile with an in-process Azure emulator, a team on duty and a stream of Sentinel incidents", runDemo},
-		{"azure", "Azure tools: emulator (the Microsoft APIs the connector uses, on this machine)", runAzure},
+		{"azure", "Azure tools: setup (provision the connector's Azure identity, least privilege), emulator (the Microsoft APIs the connector uses, on this machine)", runAzure},
 		{"version", "print the version", runVersion},
 	}
 }
