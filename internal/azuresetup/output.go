@@ -1,6 +1,7 @@
 package azuresetup
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -153,10 +154,14 @@ func (r *runner) output(res *Result) error {
 		settings["clientSecret"] = "<the client secret above>"
 	}
 	body := map[string]any{"name": connectorName(r.cfg.Mode), "source": r.cfg.Mode, "settings": settings}
-	b, err := json.MarshalIndent(body, "", "  ")
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(body); err != nil {
 		return fmt.Errorf("write the settings: %w", err)
 	}
+	b := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	fmt.Fprintf(w, "\nCreate the connector with this body (POST /api/v1/teams/TEAM/connectors), or pass --lastmile-url, --lastmile-api-key and --team next time:\n%s\n", b)
 	if _, ok := res.Settings["clientSecret"]; ok {
 		fmt.Fprintln(w, `Put the client secret shown above in "clientSecret" before posting it.`)
