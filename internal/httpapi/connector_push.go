@@ -18,7 +18,7 @@ import (
 // Connector push: a Sentinel automation rule runs a Logic App that posts
 // each new incident to the connector's secret push URL, so the alert goes
 // out in about a second instead of after the poll interval. See
-// docs/sentinel-push.md and deploy/azure/.
+// docs/sentinel.md (Push from Sentinel) and deploy/azure/.
 
 const (
 	// maxPushBody bounds what a push may send. The incident trigger's
