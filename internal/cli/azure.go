@@ -51,9 +51,15 @@ func runAzure(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := seedSetupAdmin(emu); err != nil {
+		return err
+	}
 	out, _ := json.MarshalIndent(map[string]any{"name": "Sentinel (emulator)", "source": "sentinel", "settings": settings}, "", "  ")
 	fmt.Fprintf(env.Stdout, "Azure emulator serving at %s\nCA certificate written to %s: start lastmile with --connector-ca-file %s\n\n"+
-		"Create a connector with (POST /api/v1/teams/TEAM/connectors):\n%s\n", emu.URL(), *caOut, *caOut, out)
+		"Create a connector with (POST /api/v1/teams/TEAM/connectors):\n%s\n\n"+
+		"Or try the setup command, signed in as %s (Global Administrator, Owner; no clicking needed):\n"+
+		"  lastmile azure setup --tenant %s --workspace %s --authority-host %s/ --graph-url %s --arm-url %s --log-analytics-url %s --ca-file %s\n",
+		emu.URL(), *caOut, *caOut, out, demoAdmin, demoTenant, demoWorkspace, emu.URL(), emu.URL(), emu.URL(), emu.URL(), *caOut)
 	n := 1
 	var tick <-chan time.Time
 	if *every > 0 {
@@ -76,6 +82,27 @@ func runAzure(ctx context.Context, env Env, args []string) error {
 
 // seedDemo sets up a tenant, an app with least-privilege roles, a
 // workspace and a first incident, and returns connector settings for them.
+// demoAdmin is the emulated tenant's administrator, whom the device code
+// sign-in of lastmile azure setup approves without a click.
+const demoAdmin = "admin@contoso.example"
+
+// seedSetupAdmin gives the emulated tenant an administrator with the rights
+// lastmile azure setup needs: Global Administrator (admin consent) and
+// Owner of the subscription (role assignments).
+func seedSetupAdmin(emu *azureemu.Emulator) error {
+	if _, err := emu.AddUser(demoTenant, azureemu.User{Email: demoAdmin, Name: "Admin"}); err != nil {
+		return err
+	}
+	if err := emu.SetDirectoryRoles(demoTenant, demoAdmin, "Global Administrator"); err != nil {
+		return err
+	}
+	if err := emu.GrantUserARMRole(demoTenant, demoAdmin, "/subscriptions/"+demoSubscription, "Owner"); err != nil {
+		return err
+	}
+	emu.SetAutoApprove(demoAdmin)
+	return nil
+}
+
 func seedDemo(emu *azureemu.Emulator) (map[string]any, error) {
 	if err := emu.AddTenant(demoTenant, "contoso.example"); err != nil {
 		return nil, err
