@@ -45,3 +45,6 @@ CREATE INDEX alerts_team_created ON alerts(team_id, created_at);
 -- The inbox lists a team's open alerts by status and severity, newest
 -- first, and counts them per status: this index answers both alone.
 CREATE INDEX alerts_team_status ON alerts(team_id, status, severity, id);
+
+-- Reports find each alert's acknowledgements among its timeline.
+CREATE INDEX timeline_acknowledged ON timeline(alert_id, at) WHERE kind = 'acknowledged';
