@@ -227,3 +227,55 @@ func awaitTitle(ch signal, title string, within time.Duration) bool {
 		}
 	}
 }
+
+// BenchmarkSentinelPushToNotification measures what push is for: from an
+// incident created in Sentinel, through the playbook's post of the
+// incident trigger to the push URL, to the first notification handed to
+// the on-duty member's channel. The connector polls only once an hour, so
+// every alert comes by push.
+func BenchmarkSentinelPushToNotification(b *testing.B) {
+	const samples = 60
+	for _, d := range storetest.Dialects(b) {
+		b.Run(string(d), func(b *testing.B) {
+			ch := signal{got: make(chan notify.Message, 64)}
+			e := startSentinel(b, d, sentinelOptions{channels: []notify.Channel{ch}, onDuty: true})
+			begun := e.now()
+			cid := e.addConnector(e.teamID, "Sentinel", 3600, e.settings(e.ws, clientID, "app-secret"))
+			sentinelWait(b, 30*time.Second, "the first poll", func() bool { return e.polledSince(e.teamID, cid, begun) })
+			push := e.api(e.key, "POST", "/api/v1/teams/"+e.teamID+"/connectors/"+cid+"/push-secret", nil, 200)
+			url, _ := push["pushUrl"].(string)
+			if url == "" {
+				b.Fatalf("no push URL: %v", push)
+			}
+			var total, answered []time.Duration
+			for b.Loop() {
+				total, answered = total[:0], answered[:0]
+				for i := range samples {
+					title := fmt.Sprintf("Pushed incident %d", i)
+					created := time.Now()
+					inc, err := e.emu.AddIncident(wsName, azureemu.Incident{Title: title, Severity: "High"})
+					if err != nil {
+						b.Fatal(err)
+					}
+					status, body, err := e.emu.PushIncident(context.Background(), nil, url, inc.Name)
+					if err != nil || status != 200 || !strings.Contains(string(body), `"created"`) {
+						b.Fatalf("push: %d %s %v", status, body, err)
+					}
+					answered = append(answered, time.Since(created))
+					if !awaitTitle(ch, title, 30*time.Second) {
+						b.Fatalf("no notification for %q in 30 s", title)
+					}
+					total = append(total, time.Since(created))
+				}
+			}
+			slices.Sort(total)
+			slices.Sort(answered)
+			q := func(s []time.Duration, p float64) time.Duration { return s[int(p*float64(len(s)-1))] }
+			b.ReportMetric(float64(q(total, .5).Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(q(total, .99).Microseconds())/1000, "p99-ms")
+			b.ReportMetric(float64(q(answered, .5).Microseconds())/1000, "push-answer-p50-ms")
+			b.Logf("%s: incident → notification by push: p50 %v, p99 %v, max %v; the push answered (alert open) p50 %v, max %v",
+				d, q(total, .5), q(total, .99), total[len(total)-1], q(answered, .5), answered[len(answered)-1])
+		})
+	}
+}
