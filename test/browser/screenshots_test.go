@@ -49,7 +49,9 @@ func TestScreenshots(t *testing.T) {
 		{name: "console", path: "/console", optional: true},
 		{name: "team", path: "/teams/" + s.team.ID, optional: true},
 		{name: "escalation", path: "/teams/" + s.team.ID + "/escalation", optional: true},
-		{name: "planner", path: "/teams/" + s.team.ID + "/planner", optional: true},
+		// Next week: the rotation and the planned shift, not only today's
+		// punch-ins (which stand in for the plan while they last).
+		{name: "planner", path: "/teams/" + s.team.ID + "/planner?week=" + nextMonday(), optional: true},
 		{name: "integrations", path: "/teams/" + s.team.ID + "/integrations", optional: true},
 		{name: "connectors", path: "/teams/" + s.team.ID + "/connectors", optional: true},
 		{name: "reports", path: "/reports", optional: true},
@@ -184,3 +186,15 @@ func seedDemo(t *testing.T, s *site) string {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// nextMonday is the date of next week's Monday, as the planner's week
+// parameter takes it.
+func nextMonday() string {
+	d := time.Now().UTC()
+	for {
+		d = d.AddDate(0, 0, 1)
+		if d.Weekday() == time.Monday {
+			return d.Format("2006-01-02")
+		}
+	}
+}
