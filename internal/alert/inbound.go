@@ -273,7 +273,7 @@ func (s *Service) applyNew(ctx context.Context, tx *store.Tx, in Inbound, enc en
 			}
 			if n == 1 {
 				out.Status, out.AlertID, out.stored = EventCreated, alertID, true
-				return nil
+				return silenceIfMuted(ctx, tx, alertID, cat, scenario, cats, now)
 			}
 		} else {
 			res, err := tx.Exec(ctx, sqlInsertAlert, alertArgs...)
@@ -285,7 +285,10 @@ func (s *Service) applyNew(ctx context.Context, tx *store.Tx, in Inbound, enc en
 				if _, err := tx.Exec(ctx, sqlInsertEngine, alertID, in.Team.ID, store.Micros(now)); err != nil {
 					return fmt.Errorf("queue alert for the engine: %w", err)
 				}
-				return addTimeline(ctx, tx, alertID, now, KindCreated, eventActor(ev), "", out.EventID)
+				if err := addTimeline(ctx, tx, alertID, now, KindCreated, eventActor(ev), "", out.EventID); err != nil {
+					return err
+				}
+				return silenceIfMuted(ctx, tx, alertID, cat, scenario, cats, now)
 			}
 		}
 		var existing string
@@ -303,6 +306,26 @@ func (s *Service) applyNew(ctx context.Context, tx *store.Tx, in Inbound, enc en
 		return addTimeline(ctx, tx, existing, now, KindDuplicate, eventActor(ev), "repeated event for external id "+ev.ExternalID, out.EventID)
 	}
 	return fmt.Errorf("insert alert: external id %q kept conflicting", ev.ExternalID)
+}
+
+// silenceIfMuted keeps a new alert of a muted category from notifying
+// anyone: it is recorded and shown like any other, and its timeline says
+// why nobody was told. An emergency is never muted.
+func silenceIfMuted(ctx context.Context, tx *store.Tx, alertID, cat, scenario string, cats []team.Category, now time.Time) error {
+	if cat == "" || scenario == team.ScenarioEmergency {
+		return nil
+	}
+	for _, c := range cats {
+		if c.Name != cat || !c.MutedAt(now) {
+			continue
+		}
+		if _, err := tx.Exec(ctx, `UPDATE alert_engine SET state = 'done', updated_at = ? WHERE alert_id = ?`, store.Micros(now), alertID); err != nil {
+			return fmt.Errorf("silence muted alert: %w", err)
+		}
+		text := fmt.Sprintf("not notified: category %s is muted until %s", c.Name, c.MutedUntil.UTC().Format("2 Jan 15:04 MST"))
+		return addTimeline(ctx, tx, alertID, now, KindPlanned, SystemActor(), text, "")
+	}
+	return nil
 }
 
 func (s *Service) applyStatus(ctx context.Context, tx *store.Tx, in Inbound, now time.Time, out *Outcome) error {

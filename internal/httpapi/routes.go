@@ -91,6 +91,8 @@ func (s *Server) routes() []route {
 		h("GET", "/api/v1/teams/{id}/categories", s.authed(s.listCategories)),
 		h("POST", "/api/v1/teams/{id}/categories", s.authed(s.createCategory)),
 		h("DELETE", "/api/v1/teams/{id}/categories/{categoryId}", s.authed(s.deleteCategory)),
+		h("POST", "/api/v1/teams/{id}/categories/{categoryId}/mute", s.authed(s.muteCategory)),
+		h("DELETE", "/api/v1/teams/{id}/categories/{categoryId}/mute", s.authed(s.unmuteCategory)),
 
 		// How alerts escalate and reach people.
 		h("GET", "/api/v1/teams/{id}/alert-settings", s.authed(s.getAlertSettings)),

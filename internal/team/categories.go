@@ -21,6 +21,9 @@ type Category struct {
 	Keywords  []string  `json:"keywords"`
 	MatchAll  bool      `json:"matchAll"`
 	CreatedAt time.Time `json:"createdAt"`
+	// MutedUntil, while in the future, mutes the category: its alerts
+	// are recorded and shown but notify nobody (maintenance).
+	MutedUntil *time.Time `json:"mutedUntil,omitempty"`
 }
 
 // NewCategory is what creating a category takes.
@@ -62,7 +65,7 @@ func (s *Service) CreateCategory(ctx context.Context, teamID string, nc NewCateg
 
 // Categories lists a team's categories in creation order.
 func (s *Service) Categories(ctx context.Context, q store.Q, teamID string) ([]Category, error) {
-	rows, err := q.Query(ctx, `SELECT id, team_id, name, color, keywords, match_all, created_at FROM categories WHERE team_id = ? ORDER BY created_at, id`, teamID)
+	rows, err := q.Query(ctx, `SELECT id, team_id, name, color, keywords, match_all, created_at, muted_until FROM categories WHERE team_id = ? ORDER BY created_at, id`, teamID)
 	if err != nil {
 		return nil, fmt.Errorf("list categories: %w", err)
 	}
@@ -72,13 +75,14 @@ func (s *Service) Categories(ctx context.Context, q store.Q, teamID string) ([]C
 		var c Category
 		var kj string
 		var created int64
-		if err := rows.Scan(&c.ID, &c.TeamID, &c.Name, &c.Color, &kj, &c.MatchAll, &created); err != nil {
+		var muted *int64
+		if err := rows.Scan(&c.ID, &c.TeamID, &c.Name, &c.Color, &kj, &c.MatchAll, &created, &muted); err != nil {
 			return nil, fmt.Errorf("scan category: %w", err)
 		}
 		if err := json.Unmarshal([]byte(kj), &c.Keywords); err != nil {
 			return nil, fmt.Errorf("category %s keywords: %w", c.ID, err)
 		}
-		c.CreatedAt = store.FromMicros(created)
+		c.CreatedAt, c.MutedUntil = store.FromMicros(created), store.OptTime(muted)
 		out = append(out, c)
 	}
 	return out, rows.Err()

@@ -3,7 +3,9 @@ package web
 import (
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/lastmile/lastmile/internal/apperr"
 	"github.com/lastmile/lastmile/internal/team"
@@ -14,6 +16,10 @@ type consoleCategory struct {
 	team.Category
 	// Swatch is the colour when it is one a colour input can show.
 	Swatch string
+	// Muted says the category is muted now, until MutedText (in the
+	// viewer's time zone).
+	Muted     bool
+	MutedText string
 }
 
 type consoleCategoriesData struct {
@@ -45,7 +51,10 @@ func (s *Server) consoleCategories(w http.ResponseWriter, r *http.Request, v *vi
 	}
 	d := consoleCategoriesData{Team: t, Categories: []consoleCategory{}, Colors: consoleColors()}
 	for _, c := range cs {
-		cc := consoleCategory{Category: c}
+		cc := consoleCategory{Category: c, Muted: c.MutedAt(s.cfg.Clock.Now())}
+		if cc.Muted {
+			cc.MutedText = when(v.User.TimeZone, c.MutedUntil)
+		}
 		if consoleHexColor.MatchString(c.Color) {
 			cc.Swatch = strings.ToLower(c.Color)
 		}
@@ -105,4 +114,35 @@ func (s *Server) consoleDeleteCategory(w http.ResponseWriter, r *http.Request, v
 	}
 	s.cfg.Log.Info("category deleted", "team_id", t.ID, "category_id", r.PathValue("categoryId"), "by", v.User.ID)
 	return redirect(w, r, "/teams/"+t.ID+"/categories", "Category deleted.")
+}
+
+// consoleMuteCategory mutes a category for the chosen time (maintenance),
+// or unmutes it.
+func (s *Server) consoleMuteCategory(w http.ResponseWriter, r *http.Request, v *view) error {
+	t, err := s.consoleTeamFor(r, v, team.RoleManager)
+	if err != nil {
+		return err
+	}
+	action := r.PathValue("action")
+	if action != "mute" && action != "unmute" {
+		return notFound()
+	}
+	var d time.Duration
+	if action == "mute" {
+		minutes, err := strconv.Atoi(r.PostFormValue("minutes"))
+		if err != nil || minutes < 1 {
+			return apperr.New(apperr.Invalid, "Choose how long to mute the category for.")
+		}
+		d = time.Duration(minutes) * time.Minute
+	}
+	c, err := s.cfg.Teams.MuteCategory(r.Context(), t.ID, r.PathValue("categoryId"), d)
+	if err != nil {
+		return err
+	}
+	s.cfg.Log.Info("category mute changed", "team_id", t.ID, "category_id", c.ID, "muted_for", d.String(), "by", v.User.ID)
+	msg := "Category " + c.Name + " notifies again."
+	if d > 0 {
+		msg = "Category " + c.Name + " is muted until " + when(v.User.TimeZone, c.MutedUntil) + ": its alerts notify nobody until then."
+	}
+	return redirect(w, r, "/teams/"+t.ID+"/categories", msg)
 }

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lastmile/lastmile/internal/team"
 )
@@ -317,4 +318,41 @@ func TestConsoleCategoriesCreatedAndDeleted(t *testing.T) {
 			t.Fatal("the other team's category is gone")
 		}
 	})
+}
+
+// A manager mutes a category for maintenance from the categories page and
+// unmutes it; a responder cannot.
+func TestConsoleCategoryMute(t *testing.T) {
+	h := sqliteHarness(t)
+	ctx := context.Background()
+	h.member(h.team.ID, "man@example.com", team.RoleManager)
+	h.member(h.team.ID, "res@example.com", team.RoleResponder)
+	c, err := h.teams.CreateCategory(ctx, h.team.ID, team.NewCategory{Name: "Backups", Keywords: []string{"backup"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := "/teams/" + h.team.ID + "/categories/" + c.ID
+	if p := h.login("res@example.com").post(path+"/mute", url.Values{"minutes": {"60"}}); p.status != http.StatusForbidden {
+		t.Fatalf("a responder muted a category: %d", p.status)
+	}
+	man := h.login("man@example.com")
+	if p := man.post(path+"/mute", url.Values{"minutes": {"240"}}); p.status != http.StatusSeeOther {
+		t.Fatalf("mute: %d %s", p.status, p.body)
+	}
+	cats, _ := h.teams.Categories(ctx, h.db, h.team.ID)
+	if !cats[0].MutedAt(h.clock.Now().Add(239*time.Minute)) || cats[0].MutedAt(h.clock.Now().Add(241*time.Minute)) {
+		t.Fatalf("muted until %v, want 4 hours from now", cats[0].MutedUntil)
+	}
+	if p := man.get("/teams/" + h.team.ID + "/categories"); !strings.Contains(p.body, "muted</span>") || !strings.Contains(p.body, path+"/unmute") {
+		t.Error("the page does not show the category muted with an unmute button")
+	}
+	if p := man.post(path+"/frobnicate", nil); p.status != http.StatusNotFound {
+		t.Errorf("an unknown action answered %d", p.status)
+	}
+	if p := man.post(path+"/unmute", nil); p.status != http.StatusSeeOther {
+		t.Fatalf("unmute: %d", p.status)
+	}
+	if cats, _ := h.teams.Categories(ctx, h.db, h.team.ID); cats[0].MutedAt(h.clock.Now()) {
+		t.Error("the category is still muted after unmute")
+	}
 }

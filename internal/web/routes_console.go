@@ -23,6 +23,7 @@ func (s *Server) consoleRoutes() []route {
 		{"GET /teams/{id}/categories", s.signedIn(s.consoleCategories)},
 		{"POST /teams/{id}/categories", s.signedIn(s.consoleCreateCategory)},
 		{"POST /teams/{id}/categories/{categoryId}/delete", s.signedIn(s.consoleDeleteCategory)},
+		{"POST /teams/{id}/categories/{categoryId}/{action}", s.signedIn(s.consoleMuteCategory)},
 
 		{"GET /admin", s.adminOnly(s.consoleAdminHome)},
 		{"GET /admin/users", s.adminOnly(s.consoleAdminUsers)},

@@ -48,3 +48,7 @@ CREATE INDEX alerts_team_status ON alerts(team_id, status, severity, id);
 
 -- Reports find each alert's acknowledgements among its timeline.
 CREATE INDEX timeline_acknowledged ON timeline(alert_id, at) WHERE kind = 'acknowledged';
+
+-- A muted category (maintenance mode): its alerts are recorded and shown,
+-- but nobody is notified until this time.
+ALTER TABLE categories ADD COLUMN muted_until BIGINT;
