@@ -151,33 +151,11 @@ func (e *Emulator) token(c *call, tenantRef string, v2 bool) {
 			"The app requested an unsupported grant type '"+grant+"'.")
 		return
 	}
-	clientID, secret := form.Get("client_id"), form.Get("client_secret")
-	if u, p, ok := c.r.BasicAuth(); ok {
-		// RFC 6749 §2.3.1: both parts are form-encoded inside Basic.
-		if dec, err := url.QueryUnescape(u); err == nil {
-			clientID = dec
-		}
-		if dec, err := url.QueryUnescape(p); err == nil {
-			secret = dec
-		}
-	}
-
+	clientID, secret := clientCredentials(c, form)
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	t := e.st.tenants[strings.ToLower(tenantRef)]
-	if t == nil {
-		c.entraError(http.StatusBadRequest, "invalid_request", 90002, tenantNotFound(tenantRef))
-		return
-	}
-	if clientID == "" {
-		c.entraError(http.StatusBadRequest, "invalid_request", 900144, missingParam("client_id"))
-		return
-	}
-	app := t.apps[strings.ToLower(clientID)]
+	t, app := e.clientApp(c, tenantRef, clientID)
 	if app == nil {
-		c.entraError(http.StatusBadRequest, "unauthorized_client", 700016, fmt.Sprintf(
-			"Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.",
-			clientID, tenantRef))
 		return
 	}
 	certAuth := false
@@ -321,4 +299,39 @@ func (c *call) entraError(status int, errName string, code int, msg string) {
 		"correlation_id": corr,
 		"error_uri":      c.baseURL() + "/error?code=" + strconv.Itoa(code),
 	})
+}
+
+// clientCredentials reads the client id and secret from the form or from
+// HTTP Basic, where RFC 6749 §2.3.1 has both parts form-encoded.
+func clientCredentials(c *call, form url.Values) (clientID, secret string) {
+	clientID, secret = form.Get("client_id"), form.Get("client_secret")
+	if u, p, ok := c.r.BasicAuth(); ok {
+		if dec, err := url.QueryUnescape(u); err == nil {
+			clientID = dec
+		}
+		if dec, err := url.QueryUnescape(p); err == nil {
+			secret = dec
+		}
+	}
+	return clientID, secret
+}
+
+// clientApp finds the tenant and the client's app of a token request,
+// answering Entra's error (and returning a nil app) when either is
+// unknown. e.mu must be held.
+func (e *Emulator) clientApp(c *call, tenantRef, clientID string) (*tenant, *appRec) {
+	t := e.st.tenants[strings.ToLower(tenantRef)]
+	if t == nil {
+		c.entraError(http.StatusBadRequest, "invalid_request", 90002, tenantNotFound(tenantRef))
+		return nil, nil
+	}
+	if clientID == "" {
+		c.entraError(http.StatusBadRequest, "invalid_request", 900144, missingParam("client_id"))
+		return t, nil
+	}
+	app := t.apps[strings.ToLower(clientID)]
+	if app == nil {
+		c.entraError(http.StatusBadRequest, "unauthorized_client", 700016, appNotFound(clientID, tenantRef))
+	}
+	return t, app
 }

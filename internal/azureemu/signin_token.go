@@ -57,29 +57,11 @@ type delegatedClaims struct {
 // confidential client (secret or certificate) redeems a code once, within
 // ten minutes, with the redirect URI and PKCE verifier it was issued for.
 func (e *Emulator) redeemCode(c *call, tenantRef string, form url.Values) {
-	clientID, secret := form.Get("client_id"), form.Get("client_secret")
-	if u, p, ok := c.r.BasicAuth(); ok {
-		if dec, err := url.QueryUnescape(u); err == nil {
-			clientID = dec
-		}
-		if dec, err := url.QueryUnescape(p); err == nil {
-			secret = dec
-		}
-	}
+	clientID, secret := clientCredentials(c, form)
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	t := e.st.tenants[strings.ToLower(tenantRef)]
-	if t == nil {
-		c.entraError(http.StatusBadRequest, "invalid_request", 90002, tenantNotFound(tenantRef))
-		return
-	}
-	if clientID == "" {
-		c.entraError(http.StatusBadRequest, "invalid_request", 900144, missingParam("client_id"))
-		return
-	}
-	app := t.apps[strings.ToLower(clientID)]
+	t, app := e.clientApp(c, tenantRef, clientID)
 	if app == nil {
-		c.entraError(http.StatusBadRequest, "unauthorized_client", 700016, appNotFound(clientID, tenantRef))
 		return
 	}
 	if f := e.clientAuth(c, t, app, secret, form); f != nil {

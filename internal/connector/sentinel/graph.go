@@ -98,26 +98,6 @@ func (c *Client) ListGraphIncidents(ctx context.Context, since time.Time, status
 	return graphList[GraphIncident](ctx, c, c.graphURL("/security/incidents", q), "list Graph incidents", PermIncidentRead, nil)
 }
 
-// GetGraphIncident reads one Graph incident.
-func (c *Client) GetGraphIncident(ctx context.Context, id string) (GraphIncident, error) {
-	var out GraphIncident
-	what := "read Graph incident " + id
-	p, err := graphIDPath("incidents", id)
-	if err != nil {
-		return out, fmt.Errorf("%s: %w", what, err)
-	}
-	req := c.graphRequest(http.MethodGet, c.graphURL(p, nil), what, PermIncidentRead)
-	req.notFound = "Graph has no incident " + id
-	resp, err := c.do(ctx, req)
-	if err != nil {
-		return out, err
-	}
-	if err := json.Unmarshal(resp.body, &out); err != nil {
-		return out, fmt.Errorf("%s: Graph's answer is not readable: %w", what, err)
-	}
-	return out, nil
-}
-
 // UpdateGraphIncident changes a Graph incident and returns it as saved.
 func (c *Client) UpdateGraphIncident(ctx context.Context, id string, p GraphIncidentPatch) (GraphIncident, error) {
 	var out GraphIncident
