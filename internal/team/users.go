@@ -213,11 +213,21 @@ func (s *Service) SetPassword(ctx context.Context, id, password string) error {
 func (s *Service) CheckPassword(ctx context.Context, email, password string) (User, error) {
 	var hash string
 	u, err := scanUser(s.db.QueryRow(ctx, `SELECT `+userCols+`, password_hash FROM users WHERE email = ?`, normEmail(email)), &hash)
-	if err != nil || hash == "" || bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil {
+	if err != nil || hash == "" {
+		// As slow as a wrong password, so that the time of the answer
+		// does not tell which addresses have an account.
+		_ = bcrypt.CompareHashAndPassword([]byte(timingHash), []byte(password))
+		return User{}, apperr.New(apperr.Unauthorized, "wrong email or password")
+	}
+	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil {
 		return User{}, apperr.New(apperr.Unauthorized, "wrong email or password")
 	}
 	return u, nil
 }
+
+// timingHash is a bcrypt hash at the default cost of a password no one
+// has, compared when an address has no password, for equal timing.
+const timingHash = "$2a$10$Mso4Cn9.2VcKtyQ1oy5j1OfOvxws86/nQh.4FsUeZEE1lJNjf3HPC"
 
 // DeleteUser removes a user, their memberships, keys and contact methods.
 func (s *Service) DeleteUser(ctx context.Context, id string) error {
