@@ -2,9 +2,11 @@ package browser_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +16,7 @@ import (
 
 	"github.com/lastmile/lastmile/internal/alert"
 	"github.com/lastmile/lastmile/internal/duty"
+	"github.com/lastmile/lastmile/internal/store"
 	"github.com/lastmile/lastmile/internal/team"
 )
 
@@ -182,7 +185,62 @@ func seedDemo(t *testing.T, s *site) string {
 		t.Fatal(err)
 	}
 	s.until("the notifications", func() bool { return len(s.push.Delivered("admin")) > 0 })
+	seedHistory(t, s, []team.User{ann, bob, admin})
+	seedConnector(t, s, admin)
 	return main
+}
+
+// seedHistory writes twelve weeks of closed alerts, acknowledged after a
+// few minutes by one member or another, so that the reports have something
+// to show. They go in by SQL because the application takes no alerts dated
+// in the past.
+func seedHistory(t *testing.T, s *site, members []team.User) {
+	t.Helper()
+	ctx := context.Background()
+	now := time.Now().UTC()
+	sevs := []string{"high", "medium", "medium", "low", "low", "info"}
+	for week := 1; week <= 12; week++ {
+		for i := range 3 + (week*7)%9 {
+			id := store.NewID()
+			created := now.Add(-time.Duration(week)*7*24*time.Hour + time.Duration(i*13)*time.Hour)
+			acked := created.Add(time.Duration(1+(i*week)%11)*time.Minute + time.Duration(i*7)*time.Second)
+			who := members[(i+week)%len(members)]
+			if _, err := s.a.DB.Exec(ctx, `INSERT INTO alerts (id, team_id, status, title, severity, scenario, event_id, created_at, updated_at, acknowledged_at, acknowledged_by, closed_at, closed_by)
+				VALUES (?, ?, 'closed', ?, ?, 'single_ack', '', ?, ?, ?, ?, ?, ?)`, id, s.team.ID, fmt.Sprintf("History alert %d.%d", week, i), sevs[(i+week)%len(sevs)],
+				store.Micros(created), store.Micros(acked), store.Micros(acked), who.Name, store.Micros(acked.Add(time.Hour)), who.Name); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.a.DB.Exec(ctx, `INSERT INTO timeline (alert_id, at, kind, actor_type, actor_id, actor_name, text, event_id) VALUES (?, ?, 'acknowledged', 'user', ?, ?, '', '')`,
+				id, store.Micros(acked), who.ID, who.Name); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// seedConnector adds a Sentinel connector whose Azure cannot be reached,
+// so that its page shows health in plain words.
+func seedConnector(t *testing.T, s *site, admin team.User) {
+	t.Helper()
+	_, key, err := s.a.Teams.CreateAPIKey(context.Background(), admin.ID, "screenshots")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := `{"name": "Sentinel SOC workspace", "source": "sentinel", "pollSeconds": 60, "settings": {"tenantId": "11111111-2222-3333-4444-555555555555",
+		"clientId": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", "clientSecret": "not-a-real-secret", "subscriptionId": "99999999-8888-7777-6666-555555555555",
+		"resourceGroup": "soc-rg", "workspaceName": "soc-workspace", "endpoints": {"authorityHost": "https://127.0.0.1:9/", "resourceManager": "https://127.0.0.1:9",
+		"graph": "https://127.0.0.1:9", "logAnalytics": "https://127.0.0.1:9"}}}`
+	req, _ := http.NewRequest(http.MethodPost, s.url+"/api/v1/teams/"+s.team.ID+"/connectors", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create connector: %d", resp.StatusCode)
+	}
 }
 
 func ptr[T any](v T) *T { return &v }

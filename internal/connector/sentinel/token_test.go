@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -120,5 +121,24 @@ func TestCertificateCredential(t *testing.T) {
 	f.mu.Unlock()
 	if form.Get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" || form.Get("client_assertion") == "" || form.Get("client_secret") != "" {
 		t.Errorf("token form = %v, want a signed client assertion and no secret", form)
+	}
+}
+
+// An authority host nobody answers at is named, with the network's reason,
+// not MSAL's "unable to resolve an endpoint".
+func TestUnreachableEntraInPlainWords(t *testing.T) {
+	f := newFakeAzure(t)
+	cfg := f.config()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "https://" + ln.Addr().String() + "/"
+	ln.Close()
+	cfg.Endpoints.AuthorityHost = closed
+	c, _ := f.clientWith(cfg)
+	_, err = c.GetIncident(context.Background(), "abc")
+	if err == nil || !strings.Contains(err.Error(), "could not reach Entra ID at "+closed) || strings.Contains(err.Error(), "unable to resolve") {
+		t.Fatalf("err = %v, want Entra named as unreachable in plain words", err)
 	}
 }

@@ -108,6 +108,18 @@ func (c *Client) aadstsWords(code int, scope, desc string, err error) string {
 	if ue, ok := errors.AsType[*url.Error](err); ok {
 		return fmt.Sprintf("could not reach Entra ID at %s: %v", c.ep.AuthorityHost, ue.Err)
 	}
+	// MSAL reports a failed discovery of the authority in words of its own,
+	// with the network error somewhere on a later line.
+	if msg := err.Error(); strings.Contains(msg, "unable to resolve an endpoint") {
+		why := "no answer"
+		for _, hint := range []string{"connection refused", "no such host", "i/o timeout", "certificate", "connection reset", "network is unreachable"} {
+			if strings.Contains(msg, hint) {
+				why = hint
+				break
+			}
+		}
+		return fmt.Sprintf("could not reach Entra ID at %s (%s): check the authority host and that this server can reach it", c.ep.AuthorityHost, why)
+	}
 	return firstLine(err.Error())
 }
 
