@@ -8,6 +8,8 @@ import (
 	"encoding/base32"
 	"strings"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/lastmile/lastmile/internal/clock"
 	"github.com/lastmile/lastmile/internal/store"
 )
@@ -59,6 +61,20 @@ type Service struct {
 	db    *store.DB
 	clock clock.Clock
 	cache cache
+	// passwordCost is bcrypt's cost for new passwords; 0 is the default.
+	passwordCost int
+}
+
+// SetPasswordCost sets bcrypt's cost for passwords set from now on. Tests
+// that sign many users in lower it; servers keep the default.
+func (s *Service) SetPasswordCost(cost int) { s.passwordCost = cost }
+
+func (s *Service) hashPassword(password string) ([]byte, error) {
+	cost := s.passwordCost
+	if cost == 0 {
+		cost = bcrypt.DefaultCost
+	}
+	return bcrypt.GenerateFromPassword([]byte(password), cost)
 }
 
 // NewService returns a Service over db.

@@ -85,7 +85,7 @@ func (s *Service) CreateUser(ctx context.Context, nu NewUser) (User, error) {
 		if err := validatePassword(nu.Password); err != nil {
 			return User{}, err
 		}
-		b, err := bcrypt.GenerateFromPassword([]byte(nu.Password), bcrypt.DefaultCost)
+		b, err := s.hashPassword(nu.Password)
 		if err != nil {
 			return User{}, fmt.Errorf("hash password: %w", err)
 		}
@@ -195,7 +195,7 @@ func (s *Service) SetPassword(ctx context.Context, id, password string) error {
 	if err := validatePassword(password); err != nil {
 		return err
 	}
-	b, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	b, err := s.hashPassword(password)
 	if err != nil {
 		return fmt.Errorf("hash password: %w", err)
 	}

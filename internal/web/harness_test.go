@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/lastmile/lastmile/internal/alert"
 	"github.com/lastmile/lastmile/internal/clock"
 	"github.com/lastmile/lastmile/internal/connector"
@@ -71,6 +73,9 @@ func newHarness(t *testing.T, d store.Dialect, opts ...harnessOption) *harness {
 	t.Cleanup(batch.Close)
 	h := &harness{t: t, db: db, clock: c}
 	h.teams = team.NewService(db, c)
+	// Every test signs users in: bcrypt's default cost would make the
+	// package's tests minutes long, and the cost is not what they test.
+	h.teams.SetPasswordCost(bcrypt.MinCost)
 	h.alerts = alert.NewService(db, batch, c, h.teams)
 	if err := h.alerts.Prepare(ctx); err != nil {
 		t.Fatal(err)
