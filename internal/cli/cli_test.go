@@ -715,3 +715,31 @@ func demoSignsIn(t *testing.T, out string) {
 		t.Fatalf("signed in as Ann: %d at %s; want the inbox with the incident's alert", resp.StatusCode, resp.Request.URL)
 	}
 }
+
+// The demo's incidents after the first arrive by push, as a Sentinel
+// playbook would send them, and become alerts at once.
+func TestDemoPushesIncidents(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "demo")
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errOut syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- cli.Main(ctx, []string{"demo", "--listen", "127.0.0.1:0", "--dir", dir, "--incident-every", "1s", "--ack-after", "0"},
+			cli.Env{Stdout: &out, Stderr: &errOut, Getenv: func(string) string { return "" }})
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(errOut.String(), `the playbook pushed the incident`) {
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("no incident was pushed:\n%s", errOut.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if !strings.Contains(errOut.String(), `\"status\":\"created\"`) {
+		t.Errorf("the push did not open the alert:\n%s", errOut.String())
+	}
+}

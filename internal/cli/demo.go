@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/lastmile/lastmile/internal/app"
@@ -104,7 +105,8 @@ func runDemo(ctx context.Context, env Env, args []string) error {
 	fmt.Fprintf(env.Stdout, `
 lastmile demo is running at %s with the Azure emulator at %s.
 
-  Team "SOC" with Ann and Bob on duty, and a Sentinel connector polling every 2 s.
+  Team "SOC" with Ann and Bob on duty, and a Sentinel connector that an emulated
+  playbook pushes each new incident to (and that polls every 30 s as well).
   A new Sentinel incident appears every %s; Bob acknowledges each after %s,
   and you can watch Sentinel (the emulator) get status Active, owner and a comment.
   Notifications go to this log (set up real channels with /api/v1/channels).
@@ -148,6 +150,9 @@ type demo struct {
 	annKey, bobKey string
 	// password is Ann's and Bob's password for the web app, new each run.
 	password string
+	// pushURL is the connector's push URL, which the emulated playbook
+	// posts new incidents to.
+	pushURL string
 }
 
 func (d *demo) setUp(ctx context.Context, settings map[string]any) error {
@@ -189,9 +194,23 @@ func (d *demo) setUp(ctx context.Context, settings map[string]any) error {
 			return err
 		}
 	}
-	body := map[string]any{"name": "Sentinel (emulator)", "source": "sentinel", "pollSeconds": 2, "settings": settings}
+	body := map[string]any{"name": "Sentinel (emulator)", "source": "sentinel", "pollSeconds": 30, "settings": settings}
 	var out map[string]any
-	return d.call(ctx, d.annKey, http.MethodPost, "/api/v1/teams/"+tm.ID+"/connectors", body, &out)
+	if err := d.call(ctx, d.annKey, http.MethodPost, "/api/v1/teams/"+tm.ID+"/connectors", body, &out); err != nil {
+		return err
+	}
+	// Push, as a Sentinel automation rule's playbook would: each new
+	// incident is posted to the connector at once; the poll (every 30 s)
+	// stays as the safety net.
+	id, _ := out["id"].(string)
+	var push struct {
+		PushURL string `json:"pushUrl"`
+	}
+	if err := d.call(ctx, d.annKey, http.MethodPost, "/api/v1/teams/"+tm.ID+"/connectors/"+id+"/push-secret", nil, &push); err != nil {
+		return err
+	}
+	d.pushURL = push.PushURL
+	return nil
 }
 
 // call uses lastmile's own API, as a user would.
@@ -242,6 +261,12 @@ func (d *demo) run(ctx context.Context, every, ackAfter time.Duration) error {
 					return err
 				}
 				d.log.Info("demo: Sentinel opened an incident", "number", inc.Number, "title", inc.Title)
+				status, answer, err := d.emu.PushIncident(ctx, nil, d.pushURL, inc.Name)
+				if err != nil || status != http.StatusOK {
+					d.log.Warn("demo: the playbook's push failed; the poll will find the incident", "status", status, "err", err)
+				} else {
+					d.log.Info("demo: the playbook pushed the incident", "answer", strings.TrimSpace(string(answer)))
+				}
 			}
 			n++
 			next = time.Now().Add(every)
