@@ -15,10 +15,10 @@ import (
 
 // alertFilter reads the list filters from the query string.
 func alertFilter(q url.Values, p *principal) (alert.Filter, error) {
-	f := alert.Filter{TeamIDs: p.teamIDs(), ExternalID: q.Get("externalId"), Search: q.Get("q"), Cursor: q.Get("cursor")}
+	f := alert.Filter{TeamIDs: p.TeamIDs(), ExternalID: q.Get("externalId"), Search: q.Get("q"), Cursor: q.Get("cursor")}
 	if teams := q["team"]; len(teams) > 0 {
 		for _, t := range teams {
-			if !p.canSee(t) {
+			if !p.CanSee(t) {
 				return f, apperr.New(apperr.NotFound, "team %s not found", t)
 			}
 		}
@@ -87,7 +87,7 @@ func (s *Server) visibleAlert(r *http.Request, p *principal) (alert.Alert, error
 	if err != nil {
 		return alert.Alert{}, err
 	}
-	if !p.canSee(a.TeamID) {
+	if !p.CanSee(a.TeamID) {
 		return alert.Alert{}, apperr.New(apperr.NotFound, "alert %s not found", a.ID)
 	}
 	return a, nil
@@ -143,7 +143,7 @@ func (s *Server) transition(action string) func(http.ResponseWriter, *http.Reque
 			s.writeError(w, r, err)
 			return
 		}
-		a, err := s.alerts.Transition(r.Context(), r.PathValue("id"), action, alert.UserActor(p.user), note, p.canSee)
+		a, err := s.alerts.Transition(r.Context(), r.PathValue("id"), action, alert.UserActor(p.User), note, p.CanSee)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -167,7 +167,7 @@ func (s *Server) bulk(action string) func(http.ResponseWriter, *http.Request, *p
 			s.writeError(w, r, apperr.New(apperr.Invalid, "ids must list 1 to %d alert ids", alert.MaxPage))
 			return
 		}
-		res, err := s.alerts.Bulk(r.Context(), req.IDs, action, alert.UserActor(p.user), req.Note, p.canSee)
+		res, err := s.alerts.Bulk(r.Context(), req.IDs, action, alert.UserActor(p.User), req.Note, p.CanSee)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -177,7 +177,7 @@ func (s *Server) bulk(action string) func(http.ResponseWriter, *http.Request, *p
 }
 
 func (s *Server) escalateNow(w http.ResponseWriter, r *http.Request, p *principal) {
-	a, err := s.alerts.EscalateNow(r.Context(), r.PathValue("id"), alert.UserActor(p.user), p.canSee)
+	a, err := s.alerts.EscalateNow(r.Context(), r.PathValue("id"), alert.UserActor(p.User), p.CanSee)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -194,7 +194,7 @@ func (s *Server) annotate(w http.ResponseWriter, r *http.Request, p *principal) 
 		s.writeError(w, r, err)
 		return
 	}
-	e, err := s.alerts.Annotate(r.Context(), r.PathValue("id"), alert.UserActor(p.user), strings.TrimSpace(req.Text), p.canSee)
+	e, err := s.alerts.Annotate(r.Context(), r.PathValue("id"), alert.UserActor(p.User), strings.TrimSpace(req.Text), p.CanSee)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -223,7 +223,7 @@ func (s *Server) attachment(w http.ResponseWriter, r *http.Request, p *principal
 // opened no alert (filtered or discarded).
 func (s *Server) eventAttachment(w http.ResponseWriter, r *http.Request, p *principal) {
 	info, teamID, data, err := s.alerts.Attachment(r.Context(), r.PathValue("attachmentId"))
-	if err == nil && (info.EventID != r.PathValue("id") || !p.canSee(teamID)) {
+	if err == nil && (info.EventID != r.PathValue("id") || !p.CanSee(teamID)) {
 		err = apperr.New(apperr.NotFound, "attachment %s not found on this event", r.PathValue("attachmentId"))
 	}
 	if err != nil {
@@ -245,9 +245,9 @@ func serveAttachment(w http.ResponseWriter, info alert.AttachmentInfo, data []by
 
 func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, p *principal) {
 	q := r.URL.Query()
-	f := alert.EventFilter{TeamIDs: p.teamIDs(), Status: q.Get("status"), AlertID: q.Get("alertId"), Cursor: q.Get("cursor")}
+	f := alert.EventFilter{TeamIDs: p.TeamIDs(), Status: q.Get("status"), AlertID: q.Get("alertId"), Cursor: q.Get("cursor")}
 	if t := q.Get("team"); t != "" {
-		if !p.canSee(t) {
+		if !p.CanSee(t) {
 			s.writeError(w, r, apperr.New(apperr.NotFound, "team %s not found", t))
 			return
 		}
@@ -268,7 +268,7 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, p *principal
 
 func (s *Server) getEvent(w http.ResponseWriter, r *http.Request, p *principal) {
 	e, err := s.alerts.Event(r.Context(), r.PathValue("id"))
-	if err == nil && !p.canSee(e.TeamID) {
+	if err == nil && !p.CanSee(e.TeamID) {
 		err = apperr.New(apperr.NotFound, "event %s not found", e.ID)
 	}
 	if err != nil {

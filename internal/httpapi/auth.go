@@ -11,33 +11,7 @@ import (
 )
 
 // principal is the authenticated caller and their team roles.
-type principal struct {
-	user  team.User
-	roles map[string]team.Role
-}
-
-// canSee reports whether the caller may read the team's alerts and events.
-func (p *principal) canSee(teamID string) bool {
-	_, ok := p.roles[teamID]
-	return p.user.IsAdmin || ok
-}
-
-// hasRole reports whether the caller has at least role min in the team.
-func (p *principal) hasRole(teamID string, min team.Role) bool {
-	return p.user.IsAdmin || p.roles[teamID].AtLeast(min)
-}
-
-// teamIDs returns the teams whose alerts the caller sees; nil means all.
-func (p *principal) teamIDs() []string {
-	if p.user.IsAdmin {
-		return nil
-	}
-	out := make([]string, 0, len(p.roles))
-	for t := range p.roles {
-		out = append(out, t)
-	}
-	return out
-}
+type principal = team.Access
 
 type ctxKey int
 
@@ -62,11 +36,11 @@ func (s *Server) authenticate(ctx context.Context, key string) (*principal, erro
 	if err != nil {
 		return nil, err
 	}
-	roles, err := s.teams.Roles(ctx, u.ID)
+	a, err := s.teams.Access(ctx, u.ID)
 	if err != nil {
 		return nil, err
 	}
-	return &principal{user: u, roles: roles}, nil
+	return &a, nil
 }
 
 // caller authenticates by API key or, from the web app's scripts, by the
@@ -88,15 +62,14 @@ func (s *Server) caller(r *http.Request) (*principal, error) {
 			return nil, apperr.New(apperr.Forbidden, "a request with the session cookie must send the page's CSRF token in X-CSRF-Token")
 		}
 	}
-	u, err := s.teams.User(r.Context(), ss.UserID)
-	if err != nil {
+	a, err := s.teams.Access(r.Context(), ss.UserID)
+	if apperr.KindOf(err) == apperr.NotFound {
 		return nil, apperr.New(apperr.Unauthorized, "your session has ended; sign in again")
 	}
-	roles, err := s.teams.Roles(r.Context(), u.ID)
 	if err != nil {
 		return nil, err
 	}
-	return &principal{user: u, roles: roles}, nil
+	return &a, nil
 }
 
 // authed wraps a handler that needs a signed-in caller.
@@ -114,7 +87,7 @@ func (s *Server) authed(h func(w http.ResponseWriter, r *http.Request, p *princi
 // admin wraps a handler only instance administrators may call.
 func (s *Server) admin(h func(w http.ResponseWriter, r *http.Request, p *principal)) http.HandlerFunc {
 	return s.authed(func(w http.ResponseWriter, r *http.Request, p *principal) {
-		if !p.user.IsAdmin {
+		if !p.User.IsAdmin {
 			s.writeError(w, r, apperr.New(apperr.Forbidden, "only administrators may do this"))
 			return
 		}
@@ -126,10 +99,10 @@ func (s *Server) admin(h func(w http.ResponseWriter, r *http.Request, p *princip
 // the caller cannot see answer 404, so that their existence does not leak.
 func (s *Server) teamAccess(r *http.Request, p *principal, min team.Role) (string, error) {
 	id := r.PathValue("id")
-	if !p.canSee(id) {
+	if !p.CanSee(id) {
 		return "", apperr.New(apperr.NotFound, "team %s not found", id)
 	}
-	if !p.hasRole(id, min) {
+	if !p.HasRole(id, min) {
 		return "", apperr.New(apperr.Forbidden, "this needs the %s role in the team", min)
 	}
 	return id, nil
@@ -137,7 +110,7 @@ func (s *Server) teamAccess(r *http.Request, p *principal, min team.Role) (strin
 
 // selfOrAdmin checks the caller acts on their own user, or is an admin.
 func selfOrAdmin(p *principal, userID string) error {
-	if p.user.ID == userID || p.user.IsAdmin {
+	if p.User.ID == userID || p.User.IsAdmin {
 		return nil
 	}
 	return apperr.New(apperr.Forbidden, "you may only change your own user")

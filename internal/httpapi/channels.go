@@ -78,7 +78,7 @@ func (s *Server) putChannel(w http.ResponseWriter, r *http.Request, p *principal
 		req.Settings = json.RawMessage("{}")
 	}
 	enabled := req.Enabled == nil || *req.Enabled
-	v, err := s.cfg.Channels.Settings.Put(r.Context(), r.PathValue("provider"), req.Settings, enabled, req.Force, p.user.Email)
+	v, err := s.cfg.Channels.Settings.Put(r.Context(), r.PathValue("provider"), req.Settings, enabled, req.Force, p.User.Email)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -128,7 +128,7 @@ func (s *Server) testChannel(w http.ResponseWriter, r *http.Request, p *principa
 		return
 	}
 	if req.Address == "" {
-		cms, err := s.teams.ContactMethods(r.Context(), p.user.ID)
+		cms, err := s.teams.ContactMethods(r.Context(), p.User.ID)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -149,9 +149,9 @@ func (s *Server) testChannel(w http.ResponseWriter, r *http.Request, p *principa
 		s.writeError(w, r, err)
 		return
 	}
-	id, err := set.Send(r.Context(), notify.Message{Channel: req.Channel, Address: addr, Kind: notify.KindTest, UserID: p.user.ID,
+	id, err := set.Send(r.Context(), notify.Message{Channel: req.Channel, Address: addr, Kind: notify.KindTest, UserID: p.User.ID,
 		NotificationID: "test-" + requestID(r.Context()), Title: "lastmile test notification",
-		Text: "This is a test from lastmile, sent by " + p.user.Email + ". If you can read it, the " + req.Channel + " channel works.", Severity: "info"})
+		Text: "This is a test from lastmile, sent by " + p.User.Email + ". If you can read it, the " + req.Channel + " channel works.", Severity: "info"})
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -84,10 +84,10 @@ func (s *Server) punchTarget(w http.ResponseWriter, r *http.Request, p *principa
 	if manager != nil {
 		*manager = req.Manager
 	}
-	if req.UserID == "" || req.UserID == p.user.ID {
-		return id, p.user.ID, nil
+	if req.UserID == "" || req.UserID == p.User.ID {
+		return id, p.User.ID, nil
 	}
-	if !p.hasRole(id, team.RoleManager) {
+	if !p.HasRole(id, team.RoleManager) {
 		return "", "", apperr.New(apperr.Forbidden, "only managers may punch other members in or out")
 	}
 	return id, req.UserID, nil

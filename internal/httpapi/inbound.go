@@ -53,7 +53,7 @@ func (s *Server) checkEventsKey(r *http.Request, t team.Team) error {
 	if err != nil {
 		return err
 	}
-	if !p.canSee(t.ID) {
+	if !p.CanSee(t.ID) {
 		return apperr.New(apperr.Forbidden, "the api key's user is neither a member of this team nor an administrator")
 	}
 	return nil

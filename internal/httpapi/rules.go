@@ -124,7 +124,7 @@ func (s *Server) memberRules(w http.ResponseWriter, r *http.Request, p *principa
 		return
 	}
 	userID := r.PathValue("userId")
-	if userID != p.user.ID && !p.hasRole(id, team.RoleManager) {
+	if userID != p.User.ID && !p.HasRole(id, team.RoleManager) {
 		s.writeError(w, r, apperr.New(apperr.Forbidden, "only managers may see how other members are reached"))
 		return
 	}

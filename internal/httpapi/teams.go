@@ -24,10 +24,10 @@ func (s *Server) withSecret(t team.Team, secret string) teamWithSecret {
 func (s *Server) listTeams(w http.ResponseWriter, r *http.Request, p *principal) {
 	var ts []team.Team
 	var err error
-	if p.user.IsAdmin {
+	if p.User.IsAdmin {
 		ts, err = s.teams.Teams(r.Context())
 	} else {
-		ts, err = s.teams.TeamsOf(r.Context(), p.user.ID)
+		ts, err = s.teams.TeamsOf(r.Context(), p.User.ID)
 	}
 	if err != nil {
 		s.writeError(w, r, err)

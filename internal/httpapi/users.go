@@ -10,7 +10,7 @@ import (
 )
 
 func (s *Server) me(w http.ResponseWriter, r *http.Request, p *principal) {
-	writeJSON(w, http.StatusOK, p.user)
+	writeJSON(w, http.StatusOK, p.User)
 }
 
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, p *principal) {
@@ -72,7 +72,7 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, p *principal
 		s.writeError(w, r, err)
 		return
 	}
-	if patch.IsAdmin != nil && !p.user.IsAdmin {
+	if patch.IsAdmin != nil && !p.User.IsAdmin {
 		s.writeError(w, r, apperr.New(apperr.Forbidden, "only administrators may change isAdmin"))
 		return
 	}
@@ -86,7 +86,7 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, p *principal
 
 func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request, p *principal) {
 	id := r.PathValue("id")
-	if id == p.user.ID {
+	if id == p.User.ID {
 		s.writeError(w, r, apperr.New(apperr.Conflict, "you cannot delete yourself"))
 		return
 	}
@@ -185,7 +185,7 @@ func (s *Server) addContactMethod(w http.ResponseWriter, r *http.Request, p *pri
 		s.writeError(w, r, err)
 		return
 	}
-	if req.Verified && !p.user.IsAdmin {
+	if req.Verified && !p.User.IsAdmin {
 		s.writeError(w, r, apperr.New(apperr.Forbidden, "only administrators may store an address as verified; others confirm a code"))
 		return
 	}

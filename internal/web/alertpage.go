@@ -91,7 +91,7 @@ func (s *Server) visibleAlertFor(ctx context.Context, v *view, id string) (alert
 	if err != nil {
 		return alert.Alert{}, err
 	}
-	if !v.canSee(a.TeamID) {
+	if !v.CanSee(a.TeamID) {
 		return alert.Alert{}, notFound()
 	}
 	return a, nil

@@ -33,17 +33,17 @@ func (s *Server) alertAction(w http.ResponseWriter, r *http.Request, v *view) er
 	var status alert.Status
 	switch action {
 	case "escalate":
-		a, err := s.cfg.Alerts.EscalateNow(ctx, id, actor, v.canSee)
+		a, err := s.cfg.Alerts.EscalateNow(ctx, id, actor, v.CanSee)
 		if err != nil {
 			return err
 		}
 		status = a.Status
 	case "annotate":
-		if _, err := s.cfg.Alerts.Annotate(ctx, id, actor, strings.TrimSpace(r.PostFormValue("text")), v.canSee); err != nil {
+		if _, err := s.cfg.Alerts.Annotate(ctx, id, actor, strings.TrimSpace(r.PostFormValue("text")), v.CanSee); err != nil {
 			return err
 		}
 	default:
-		a, err := s.cfg.Alerts.Transition(ctx, id, action, actor, strings.TrimSpace(r.PostFormValue("note")), v.canSee)
+		a, err := s.cfg.Alerts.Transition(ctx, id, action, actor, strings.TrimSpace(r.PostFormValue("note")), v.CanSee)
 		if err != nil {
 			return err
 		}

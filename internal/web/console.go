@@ -75,11 +75,10 @@ func (s *Server) renderConsole(w http.ResponseWriter, r *http.Request, v *view, 
 	now := s.cfg.Clock.Now()
 	d := consoleHomeData{Teams: []consoleTeam{}, CanCreate: v.IsAdmin(), Scenarios: consoleScenarios(), Created: created}
 	for _, t := range ts {
-		role := v.Roles[t.ID]
-		if !v.IsAdmin() && !role.AtLeast(team.RoleManager) {
+		if !v.HasRole(t.ID, team.RoleManager) {
 			continue
 		}
-		row := consoleTeam{Team: t, Role: role, Members: members[t.ID], Open: open[t.ID]}
+		row := consoleTeam{Team: t, Role: v.Roles[t.ID], Members: members[t.ID], Open: open[t.ID]}
 		st, err := s.cfg.Duty.StatusAt(ctx, t.ID, now)
 		if err != nil {
 			return err

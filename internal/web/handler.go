@@ -22,10 +22,10 @@ const maxFormBytes = 1 << 20
 type view struct {
 	r        *http.Request
 	SignedIn bool
-	User     team.User
-	Session  session.Session
-	// Roles maps the teams the user belongs to to their role there.
-	Roles map[string]team.Role
+	// Access is the signed-in user and their role in each of their teams;
+	// zero when nobody is signed in.
+	team.Access
+	Session session.Session
 	// Title is the page title; Nav names the navigation entry to highlight.
 	Title string
 	Nav   string
@@ -39,7 +39,7 @@ type view struct {
 func (v *view) CSRF() string { return v.Session.CSRF }
 
 // IsAdmin reports whether the user is an instance administrator.
-func (v *view) IsAdmin() bool { return v.SignedIn && v.User.IsAdmin }
+func (v *view) IsAdmin() bool { return v.User.IsAdmin }
 
 // Manages reports whether the user is a manager or admin of any team (or an
 // instance administrator): they see the console's entries.
@@ -55,34 +55,16 @@ func (v *view) Manages() bool {
 	return false
 }
 
-// canSee reports whether the user may read the team's alerts.
-func (v *view) canSee(teamID string) bool {
-	_, ok := v.Roles[teamID]
-	return v.IsAdmin() || ok
-}
-
 // teamRole checks the user has at least role min in the team. A team the
 // user cannot see answers "not found", so that its existence does not leak.
 func (v *view) teamRole(teamID string, min team.Role) error {
-	if !v.canSee(teamID) {
+	if !v.CanSee(teamID) {
 		return apperr.New(apperr.NotFound, "team not found")
 	}
-	if !v.IsAdmin() && !v.Roles[teamID].AtLeast(min) {
+	if !v.HasRole(teamID, min) {
 		return apperr.New(apperr.Forbidden, "this page needs the %s role in the team", min)
 	}
 	return nil
-}
-
-// teamIDs returns the teams whose alerts the user sees; nil means all.
-func (v *view) teamIDs() []string {
-	if v.IsAdmin() {
-		return nil
-	}
-	out := make([]string, 0, len(v.Roles))
-	for id := range v.Roles {
-		out = append(out, id)
-	}
-	return out
 }
 
 type flash struct {
@@ -147,18 +129,14 @@ func (s *Server) identify(ctx context.Context, r *http.Request, v *view) error {
 		}
 		return err
 	}
-	u, err := s.cfg.Teams.User(ctx, ss.UserID)
-	if err != nil {
-		if apperr.KindOf(err) == apperr.NotFound {
-			return nil
-		}
-		return err
+	a, err := s.cfg.Teams.Access(ctx, ss.UserID)
+	if apperr.KindOf(err) == apperr.NotFound {
+		return nil
 	}
-	roles, err := s.cfg.Teams.Roles(ctx, u.ID)
 	if err != nil {
 		return err
 	}
-	v.SignedIn, v.User, v.Session, v.Roles = true, u, ss, roles
+	v.SignedIn, v.Access, v.Session = true, a, ss
 	return nil
 }
 

@@ -112,9 +112,9 @@ func (s *Server) inbox(w http.ResponseWriter, r *http.Request, v *view) error {
 	if len(d.Q) > maxSearch {
 		return apperr.New(apperr.Invalid, "the search text is too long: use at most %d characters", maxSearch)
 	}
-	teamIDs := v.teamIDs()
+	teamIDs := v.TeamIDs()
 	if d.Team != "" {
-		if !v.canSee(d.Team) {
+		if !v.CanSee(d.Team) {
 			return apperr.New(apperr.NotFound, "team not found")
 		}
 		teamIDs = []string{d.Team}

@@ -39,7 +39,7 @@ func (s *Server) alertStream(w http.ResponseWriter, r *http.Request, v *view) er
 // stream sends an event each time alerts the user may see change (or only
 // alertID, if set) until the reader goes, the session ends or the hub stops.
 func (s *Server) stream(w http.ResponseWriter, r *http.Request, v *view, alertID string) error {
-	sub, err := s.live.subscribe(v.User.ID, alertID, v.teamIDs())
+	sub, err := s.live.subscribe(v.User.ID, alertID, v.TeamIDs())
 	switch {
 	case errors.Is(err, errTooManyStreams):
 		w.Header().Set("Retry-After", "60")
@@ -112,15 +112,11 @@ func (s *Server) stillAllowed(ctx context.Context, v *view, sub *subscriber) boo
 	if _, err := s.cfg.Sessions.Lookup(ctx, v.Session.ID); err != nil {
 		return apperr.KindOf(err) != apperr.Unauthorized
 	}
-	u, err := s.cfg.Teams.User(ctx, v.User.ID)
+	a, err := s.cfg.Teams.Access(ctx, v.User.ID)
 	if err != nil {
 		return apperr.KindOf(err) != apperr.NotFound
 	}
-	roles, err := s.cfg.Teams.Roles(ctx, v.User.ID)
-	if err != nil {
-		return true
-	}
-	v.User, v.Roles = u, roles
-	sub.setTeams(v.teamIDs())
+	v.Access = a
+	sub.setTeams(v.TeamIDs())
 	return true
 }

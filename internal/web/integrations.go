@@ -56,7 +56,7 @@ func (s *Server) integTeam(r *http.Request, v *view, min team.Role) (team.Team, 
 
 // integCanEdit reports whether the user is an admin of the team.
 func integCanEdit(v *view, teamID string) bool {
-	return v.teamRole(teamID, team.RoleAdmin) == nil
+	return v.HasRole(teamID, team.RoleAdmin)
 }
 
 func (s *Server) integrationsPage(w http.ResponseWriter, r *http.Request, v *view) error {
