@@ -101,7 +101,7 @@ func (s *Service) AckTimes(ctx context.Context, f ReportFilter) (AckReport, erro
 		return AckReport{}, nil
 	}
 	w, args := f.where()
-	// No GROUP BY: the rows come in the alerts' index order and a member's
+	// No GROUP BY or ORDER BY: the rows come in any order and a member's
 	// repeated acknowledgements of one alert are folded here, which is far
 	// cheaper than having the database sort every row first.
 	rows, err := s.db.Query(ctx, `SELECT a.id, a.team_id, a.created_at, COALESCE(t.actor_type, ''), COALESCE(t.actor_id, ''), COALESCE(t.actor_name, ''), t.at
@@ -120,7 +120,6 @@ func (s *Service) AckTimes(ctx context.Context, f ReportFilter) (AckReport, erro
 	alerts := map[string]*alertAck{}
 	// firstBy is each member's first acknowledgement of each alert.
 	firstBy := map[ackKey]time.Duration{}
-	teamOf := map[string]string{}
 	names := map[memberKey]string{}
 	var id, teamID, actorType, actorID, actorName string
 	for rows.Next() {
@@ -146,7 +145,6 @@ func (s *Service) AckTimes(ctx context.Context, f ReportFilter) (AckReport, erro
 			if prev, ok := firstBy[k]; !ok || d < prev {
 				firstBy[k] = d
 			}
-			teamOf[id] = teamID
 			names[memberKey{teamID, actorID}] = actorName
 		}
 	}
@@ -155,7 +153,7 @@ func (s *Service) AckTimes(ctx context.Context, f ReportFilter) (AckReport, erro
 	}
 	members := map[memberKey][]time.Duration{}
 	for k, d := range firstBy {
-		mk := memberKey{teamOf[k.alert], k.user}
+		mk := memberKey{alerts[k.alert].team, k.user}
 		members[mk] = append(members[mk], d)
 	}
 	teams := map[string]*AckStats{}
