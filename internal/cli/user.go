@@ -8,7 +8,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/lastmile/lastmile/internal/clock"
 	"github.com/lastmile/lastmile/internal/team"
+	"github.com/lastmile/lastmile/internal/web/session"
 )
 
 // newPassword makes a password of 100 random bits in groups a person can
@@ -113,26 +115,30 @@ func runUser(ctx context.Context, env Env, args []string) error {
 		if len(pos) != 1 {
 			return usagef("usage: lastmile user set-password EMAIL")
 		}
-		return withTeams(ctx, env, a, func(ts *team.Service) error {
-			u, err := ts.UserByRef(ctx, pos[0])
-			if err != nil {
-				return err
-			}
-			pw := newPassword()
-			if err := ts.SetPassword(ctx, u.ID, pw); err != nil {
-				return err
-			}
-			// A reset password means the old one may be known to someone
-			// else: every browser signed in with it is signed out.
-			if err := ts.EndSessions(ctx, u.ID); err != nil {
-				return err
-			}
-			if a.json {
-				return printJSON(env.Stdout, map[string]any{"user": u, "password": pw})
-			}
-			fmt.Fprintf(env.Stdout, "new password for %s (shown only now; every browser signed in as them is signed out): %s\n", u.Email, pw)
-			return nil
-		})
+		db, err := openDB(ctx, env, a.dbURL)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		ts := team.NewService(db, clock.Real{})
+		u, err := ts.UserByRef(ctx, pos[0])
+		if err != nil {
+			return err
+		}
+		pw := newPassword()
+		if err := ts.SetPassword(ctx, u.ID, pw); err != nil {
+			return err
+		}
+		// A reset password means the old one may be known to someone
+		// else: every browser signed in with it is signed out.
+		if _, err := session.New(db, clock.Real{}, false).DeleteAll(ctx, u.ID); err != nil {
+			return err
+		}
+		if a.json {
+			return printJSON(env.Stdout, map[string]any{"user": u, "password": pw})
+		}
+		fmt.Fprintf(env.Stdout, "new password for %s (shown only now; every browser signed in as them is signed out): %s\n", u.Email, pw)
+		return nil
 	case "api-key":
 		var keyName string
 		fs.StringVar(&keyName, "name", "", "what the key is for")
