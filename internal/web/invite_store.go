@@ -2,16 +2,14 @@ package web
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/lastmile/lastmile/internal/apperr"
 	"github.com/lastmile/lastmile/internal/store"
+	"github.com/lastmile/lastmile/internal/web/session"
 )
 
 // inviteValidity is how long an invitation link works: long enough for a
@@ -39,20 +37,13 @@ func (s *Server) invites() inviteStore {
 	return inviteStore{db: s.cfg.DB, now: s.cfg.Clock.Now}
 }
 
-func inviteHash(token string) []byte {
-	h := sha256.Sum256([]byte(token))
-	return h[:]
-}
-
 // create makes an invitation for the user and returns the token for the
 // link, which is shown or sent once and not kept.
 func (st inviteStore) create(ctx context.Context, userID, createdBy string) (string, error) {
-	b := make([]byte, 32)
-	rand.Read(b)
-	token := base64.RawURLEncoding.EncodeToString(b)
+	token := session.NewToken()
 	now := st.now()
 	_, err := st.db.Exec(ctx, `INSERT INTO invites (token_hash, user_id, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
-		inviteHash(token), userID, createdBy, store.Micros(now), store.Micros(now.Add(inviteValidity)))
+		session.HashToken(token), userID, createdBy, store.Micros(now), store.Micros(now.Add(inviteValidity)))
 	if err != nil {
 		return "", fmt.Errorf("create invite: %w", err)
 	}
@@ -68,7 +59,7 @@ func (st inviteStore) lookup(ctx context.Context, token string) (invite, error) 
 	var inv invite
 	var created, expires int64
 	var used sql.NullInt64
-	err := st.db.QueryRow(ctx, `SELECT user_id, created_by, created_at, expires_at, used_at FROM invites WHERE token_hash = ?`, inviteHash(token)).
+	err := st.db.QueryRow(ctx, `SELECT user_id, created_by, created_at, expires_at, used_at FROM invites WHERE token_hash = ?`, session.HashToken(token)).
 		Scan(&inv.UserID, &inv.CreatedBy, &created, &expires, &used)
 	if errors.Is(err, sql.ErrNoRows) {
 		return invite{}, apperr.New(apperr.NotFound, "This invitation link is not valid. Check that it was copied whole, or ask for a new one.")
@@ -92,7 +83,7 @@ func (st inviteStore) lookup(ctx context.Context, token string) (invite, error) 
 func (st inviteStore) use(ctx context.Context, token, userID string) error {
 	now := store.Micros(st.now())
 	return st.db.InTx(ctx, func(tx *store.Tx) error {
-		res, err := tx.Exec(ctx, `UPDATE invites SET used_at = ? WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?`, now, inviteHash(token), now)
+		res, err := tx.Exec(ctx, `UPDATE invites SET used_at = ? WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?`, now, session.HashToken(token), now)
 		if err != nil {
 			return fmt.Errorf("use invite: %w", err)
 		}

@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
@@ -15,6 +14,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/lastmile/lastmile/internal/apperr"
+	"github.com/lastmile/lastmile/internal/web/session"
 )
 
 // The single sign-on routes exist only when OIDC is configured.
@@ -73,12 +73,6 @@ func (p *oidcProvider) readFlow(r *http.Request) (oidcFlow, bool) {
 	return oidcFlow{state: parts[0], nonce: parts[1], verifier: parts[2], next: safeNext(string(next))}, true
 }
 
-func randomToken() string {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
 func (p *oidcProvider) oauth(meta *oidcMeta) *oauth2.Config {
 	// The secret goes in the body where the provider takes it there, as
 	// Microsoft's own libraries send it; HTTP Basic is the standard's
@@ -119,7 +113,7 @@ func (s *Server) oidcStart(w http.ResponseWriter, r *http.Request, v *view) erro
 		s.cfg.Log.Warn("single sign-on provider unavailable", "err", err)
 		return oidcRefuse(w, r, next, "Sign-in with "+p.name()+" is not available right now. Sign in with your password, or try again in a minute.")
 	}
-	f := oidcFlow{state: randomToken(), nonce: randomToken(), verifier: oauth2.GenerateVerifier(), next: next}
+	f := oidcFlow{state: session.NewToken(), nonce: session.NewToken(), verifier: oauth2.GenerateVerifier(), next: next}
 	p.setFlow(w, f)
 	http.Redirect(w, r, p.oauth(meta).AuthCodeURL(f.state, oauth2.S256ChallengeOption(f.verifier),
 		oauth2.SetAuthURLParam("nonce", f.nonce)), http.StatusSeeOther)

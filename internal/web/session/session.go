@@ -69,14 +69,18 @@ func (s *Store) CookieName() string {
 	return "lastmile_session"
 }
 
-func random() string {
+// NewToken returns 256 random bits, URL-safe: session ids, CSRF tokens,
+// invitation links and sign-in state.
+func NewToken() string {
 	b := make([]byte, 32)
 	rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func hash(id string) []byte {
-	h := sha256.Sum256([]byte(id))
+// HashToken is what is stored of a token: only its SHA-256, so that a copy
+// of the database opens nothing.
+func HashToken(token string) []byte {
+	h := sha256.Sum256([]byte(token))
 	return h[:]
 }
 
@@ -86,9 +90,9 @@ func (s *Store) Create(ctx context.Context, userID, method, userAgent string) (S
 	if len(userAgent) > 300 {
 		userAgent = userAgent[:300]
 	}
-	ss := Session{ID: random(), UserID: userID, CSRF: random(), Method: method, UserAgent: userAgent, Created: now, LastSeen: now, Expires: now.Add(Idle)}
+	ss := Session{ID: NewToken(), UserID: userID, CSRF: NewToken(), Method: method, UserAgent: userAgent, Created: now, LastSeen: now, Expires: now.Add(Idle)}
 	_, err := s.db.Exec(ctx, `INSERT INTO web_sessions (id_hash, user_id, csrf, method, user_agent, created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		hash(ss.ID), userID, ss.CSRF, method, userAgent, store.Micros(now), store.Micros(now), store.Micros(ss.Expires))
+		HashToken(ss.ID), userID, ss.CSRF, method, userAgent, store.Micros(now), store.Micros(now), store.Micros(ss.Expires))
 	if err != nil {
 		return Session{}, fmt.Errorf("create session: %w", err)
 	}
@@ -103,7 +107,7 @@ func (s *Store) Lookup(ctx context.Context, id string) (Session, error) {
 	}
 	var ss Session
 	var created, seen, expires int64
-	err := s.db.QueryRow(ctx, `SELECT user_id, csrf, method, user_agent, created_at, last_seen_at, expires_at FROM web_sessions WHERE id_hash = ?`, hash(id)).
+	err := s.db.QueryRow(ctx, `SELECT user_id, csrf, method, user_agent, created_at, last_seen_at, expires_at FROM web_sessions WHERE id_hash = ?`, HashToken(id)).
 		Scan(&ss.UserID, &ss.CSRF, &ss.Method, &ss.UserAgent, &created, &seen, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Session{}, apperr.New(apperr.Unauthorized, "your session has ended; sign in again")
@@ -123,7 +127,7 @@ func (s *Store) Lookup(ctx context.Context, id string) (Session, error) {
 		if hard := ss.Created.Add(Max); hard.Before(ss.Expires) {
 			ss.Expires = hard
 		}
-		if _, err := s.db.Exec(ctx, `UPDATE web_sessions SET last_seen_at = ?, expires_at = ? WHERE id_hash = ?`, store.Micros(now), store.Micros(ss.Expires), hash(id)); err != nil {
+		if _, err := s.db.Exec(ctx, `UPDATE web_sessions SET last_seen_at = ?, expires_at = ? WHERE id_hash = ?`, store.Micros(now), store.Micros(ss.Expires), HashToken(id)); err != nil {
 			return Session{}, fmt.Errorf("touch session: %w", err)
 		}
 	}
@@ -132,7 +136,7 @@ func (s *Store) Lookup(ctx context.Context, id string) (Session, error) {
 
 // Delete ends one session.
 func (s *Store) Delete(ctx context.Context, id string) error {
-	if _, err := s.db.Exec(ctx, `DELETE FROM web_sessions WHERE id_hash = ?`, hash(id)); err != nil {
+	if _, err := s.db.Exec(ctx, `DELETE FROM web_sessions WHERE id_hash = ?`, HashToken(id)); err != nil {
 		return fmt.Errorf("delete session: %w", err)
 	}
 	return nil
