@@ -63,6 +63,12 @@ type PushResult struct {
 	Note        string `json:"note,omitempty"`
 }
 
+// PushURL is where a playbook posts a connector's incidents: the REST
+// API's push route, under the server's base URL, with the secret.
+func PushURL(baseURL, secret string) string {
+	return strings.TrimRight(baseURL, "/") + "/api/v1/connectors/push/" + secret
+}
+
 // PushInfo is a connector's push set-up and how its pushes went. The
 // secret itself is never kept: only its first characters, to tell
 // secrets apart.

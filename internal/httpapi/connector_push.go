@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -29,9 +28,6 @@ const (
 	// past it the push is answered 202 and the connector polls at once.
 	pushFetchTimeout = 10 * time.Second
 )
-
-// pushPath is where a push secret's URL points, under the base URL.
-const pushPath = "/api/v1/connectors/push/"
 
 // pushResults are the results lastmile_connector_pushes_total counts.
 func pushResults() []string {
@@ -139,7 +135,7 @@ func (s *Server) rotateConnectorPushSecret(w http.ResponseWriter, r *http.Reques
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, pushSecretAnswer{PushInfo: info, Secret: secret, PushURL: strings.TrimSuffix(s.cfg.BaseURL, "/") + pushPath + secret})
+	writeJSON(w, http.StatusOK, pushSecretAnswer{PushInfo: info, Secret: secret, PushURL: connector.PushURL(s.cfg.BaseURL, secret)})
 }
 
 // disableConnectorPush removes the push secret: the push URL stops working.

@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/lastmile/lastmile/internal/apperr"
@@ -172,7 +171,7 @@ func (s *Server) connectorAction(w http.ResponseWriter, r *http.Request, v *view
 		s.cfg.Log.Info("connector push secret made", "team_id", tm.ID, "connector_id", id, "by", v.User.ID)
 		// Shown on this answer only: the secret is not kept.
 		r.URL.RawQuery = ""
-		return s.connectorPageWithPushURL(w, r, v, strings.TrimRight(s.cfg.BaseURL, "/")+connectorPushPath+secret)
+		return s.connectorPageWithPushURL(w, r, v, connector.PushURL(s.cfg.BaseURL, secret))
 	case "push-off":
 		if err := cs.DisablePush(ctx, tm.ID, id); err != nil {
 			return err
@@ -190,4 +189,10 @@ func (s *Server) connectorAction(w http.ResponseWriter, r *http.Request, v *view
 		return redirect(w, r, "/teams/"+tm.ID+"/connectors", c.Name+" is deleted. Its alerts stay, no longer linked.")
 	}
 	return notFound()
+}
+
+// connectorPageWithPushURL renders the connector's page with a push URL
+// made just now, which no later visit can show again.
+func (s *Server) connectorPageWithPushURL(w http.ResponseWriter, r *http.Request, v *view, pushURL string) error {
+	return s.connectorPageData(w, r, v, func(d *connectorData) { d.PushURL = pushURL })
 }
