@@ -12,6 +12,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"github.com/lastmile/lastmile/internal/alert"
 )
 
 //go:embed templates
@@ -99,16 +101,9 @@ func (s *Server) funcs() template.FuncMap {
 }
 
 // sevClass maps a severity to the one colour used for it everywhere.
+// The inbox orders by alert.SeverityRank, so colour and order agree.
 func sevClass(sev string) string {
-	switch strings.ToLower(sev) {
-	case "critical", "high", "error", "emergency", "alert", "fatal", "1":
-		return "sev-high"
-	case "medium", "warning", "warn", "major", "2":
-		return "sev-medium"
-	case "low", "minor", "3":
-		return "sev-low"
-	}
-	return "sev-info"
+	return [...]string{"sev-high", "sev-medium", "sev-low", "sev-info"}[alert.SeverityRank(sev)]
 }
 
 func statusLabel(st any) string {
