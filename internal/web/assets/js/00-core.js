@@ -25,6 +25,29 @@ window.lastmile = (function () {
   function ready(fn) {
     if (document.readyState !== "loading") { fn(); } else { document.addEventListener("DOMContentLoaded", fn); }
   }
+  // Shared by every page: a form with data-confirm asks before it posts
+  // (removals, rotations); a button with data-copy copies the value (or
+  // text) of the element it names, and shows itself only where the
+  // browser can copy.
+  ready(function () {
+    document.querySelectorAll("form[data-confirm]").forEach(function (f) {
+      f.addEventListener("submit", function (e) {
+        if (!window.confirm(f.getAttribute("data-confirm"))) { e.preventDefault(); }
+      });
+    });
+    document.querySelectorAll("[data-copy]").forEach(function (b) {
+      if (!navigator.clipboard || !window.isSecureContext) { return; }
+      b.classList.remove("hidden");
+      b.addEventListener("click", function () {
+        var el = document.getElementById(b.getAttribute("data-copy"));
+        if (!el) { return; }
+        navigator.clipboard.writeText("value" in el ? el.value : el.textContent).then(function () {
+          b.textContent = "Copied";
+          setTimeout(function () { b.textContent = "Copy"; }, 2000);
+        });
+      });
+    });
+  });
   // Signed-in pages register the service worker, which keeps an offline
   // shell and shows push notifications.
   ready(function () {

@@ -42,10 +42,5 @@
       ch.addEventListener("change", hint);
       hint();
     }
-    document.querySelectorAll("form[data-me-confirm]").forEach(function (f) {
-      f.addEventListener("submit", function (e) {
-        if (!window.confirm(f.dataset.meConfirm)) { e.preventDefault(); }
-      });
-    });
   });
 })();

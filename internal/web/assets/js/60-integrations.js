@@ -1,25 +1,9 @@
-// Integrations, connectors and channels: copy buttons, confirmations,
-// the connector form's fields per source and log mode, and a JSON check
-// as administrators type channel settings.
+// Integrations, connectors and channels: the connector form's fields per
+// source and log mode, and a JSON check as administrators type channel
+// settings.
 (function () {
   "use strict";
   lastmile.ready(function () {
-    document.querySelectorAll("[data-int-copy]").forEach(function (b) {
-      if (!navigator.clipboard) { return; }
-      b.classList.remove("hidden");
-      b.addEventListener("click", function () {
-        var el = document.getElementById(b.getAttribute("data-int-copy"));
-        navigator.clipboard.writeText(el ? el.textContent : "").then(function () {
-          b.textContent = "Copied";
-          setTimeout(function () { b.textContent = "Copy"; }, 2000);
-        });
-      });
-    });
-    document.querySelectorAll("form[data-int-confirm]").forEach(function (f) {
-      f.addEventListener("submit", function (e) {
-        if (!window.confirm(f.getAttribute("data-int-confirm"))) { e.preventDefault(); }
-      });
-    });
     var form = document.querySelector("[data-int-conn-form]");
     if (form) {
       var pick = function (sel) {
