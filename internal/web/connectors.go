@@ -49,7 +49,7 @@ func (s *Server) connService() (*connector.Service, error) {
 }
 
 func (s *Server) connectorsPage(w http.ResponseWriter, r *http.Request, v *view) error {
-	tm, err := s.integTeam(r, v, team.RoleManager)
+	tm, err := s.pathTeam(r, v, team.RoleManager)
 	if err != nil {
 		return err
 	}
@@ -77,7 +77,7 @@ func (s *Server) connectorPage(w http.ResponseWriter, r *http.Request, v *view) 
 // connectorPageData renders a connector's page; adjust, if set, adds to
 // what it shows.
 func (s *Server) connectorPageData(w http.ResponseWriter, r *http.Request, v *view, adjust func(*connectorData)) error {
-	tm, err := s.integTeam(r, v, team.RoleManager)
+	tm, err := s.pathTeam(r, v, team.RoleManager)
 	if err != nil {
 		return err
 	}
@@ -137,7 +137,7 @@ func connErrText(err error) string {
 
 // connectorAction turns a connector on or off, queues a poll or deletes it.
 func (s *Server) connectorAction(w http.ResponseWriter, r *http.Request, v *view) error {
-	tm, err := s.integTeam(r, v, team.RoleAdmin)
+	tm, err := s.pathTeam(r, v, team.RoleAdmin)
 	if err != nil {
 		return err
 	}

@@ -66,7 +66,7 @@ func (s *Server) connFormRender(w http.ResponseWriter, v *view, status int, d co
 }
 
 func (s *Server) connectorNewForm(w http.ResponseWriter, r *http.Request, v *view) error {
-	tm, err := s.integTeam(r, v, team.RoleAdmin)
+	tm, err := s.pathTeam(r, v, team.RoleAdmin)
 	if err != nil {
 		return err
 	}
@@ -78,7 +78,7 @@ func (s *Server) connectorNewForm(w http.ResponseWriter, r *http.Request, v *vie
 }
 
 func (s *Server) connectorCreate(w http.ResponseWriter, r *http.Request, v *view) error {
-	tm, err := s.integTeam(r, v, team.RoleAdmin)
+	tm, err := s.pathTeam(r, v, team.RoleAdmin)
 	if err != nil {
 		return err
 	}
@@ -125,7 +125,7 @@ func (s *Server) connectorEditForm(w http.ResponseWriter, r *http.Request, v *vi
 
 // connEditable loads a connector a team admin may change with the form.
 func (s *Server) connEditable(r *http.Request, v *view) (team.Team, connector.Connector, error) {
-	tm, err := s.integTeam(r, v, team.RoleAdmin)
+	tm, err := s.pathTeam(r, v, team.RoleAdmin)
 	if err != nil {
 		return team.Team{}, connector.Connector{}, err
 	}

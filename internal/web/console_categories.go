@@ -41,7 +41,7 @@ func consoleColors() []consoleOption {
 }
 
 func (s *Server) consoleCategories(w http.ResponseWriter, r *http.Request, v *view) error {
-	t, err := s.consoleTeamFor(r, v, team.RoleManager)
+	t, err := s.pathTeam(r, v, team.RoleManager)
 	if err != nil {
 		return err
 	}
@@ -80,7 +80,7 @@ func consoleKeywords(raw string) []string {
 }
 
 func (s *Server) consoleCreateCategory(w http.ResponseWriter, r *http.Request, v *view) error {
-	t, err := s.consoleTeamFor(r, v, team.RoleManager)
+	t, err := s.pathTeam(r, v, team.RoleManager)
 	if err != nil {
 		return err
 	}
@@ -102,7 +102,7 @@ func (s *Server) consoleCreateCategory(w http.ResponseWriter, r *http.Request, v
 }
 
 func (s *Server) consoleDeleteCategory(w http.ResponseWriter, r *http.Request, v *view) error {
-	t, err := s.consoleTeamFor(r, v, team.RoleManager)
+	t, err := s.pathTeam(r, v, team.RoleManager)
 	if err != nil {
 		return err
 	}
@@ -119,7 +119,7 @@ func (s *Server) consoleDeleteCategory(w http.ResponseWriter, r *http.Request, v
 // consoleMuteCategory mutes a category for the chosen time (maintenance),
 // or unmutes it.
 func (s *Server) consoleMuteCategory(w http.ResponseWriter, r *http.Request, v *view) error {
-	t, err := s.consoleTeamFor(r, v, team.RoleManager)
+	t, err := s.pathTeam(r, v, team.RoleManager)
 	if err != nil {
 		return err
 	}

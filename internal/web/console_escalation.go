@@ -44,7 +44,7 @@ type consoleEscalationData struct {
 const consoleBlankRules = 2
 
 func (s *Server) consoleEscalation(w http.ResponseWriter, r *http.Request, v *view) error {
-	t, err := s.consoleTeamFor(r, v, team.RoleManager)
+	t, err := s.pathTeam(r, v, team.RoleManager)
 	if err != nil {
 		return err
 	}
@@ -88,7 +88,7 @@ func consoleFormMinutes(r *http.Request, field, label string) (int, error) {
 }
 
 func (s *Server) consoleSaveAlertSettings(w http.ResponseWriter, r *http.Request, v *view) error {
-	t, err := s.consoleTeamFor(r, v, team.RoleManager)
+	t, err := s.pathTeam(r, v, team.RoleManager)
 	if err != nil {
 		return err
 	}
@@ -133,7 +133,7 @@ func consoleSettingsError(err error) error {
 }
 
 func (s *Server) consoleSaveRules(w http.ResponseWriter, r *http.Request, v *view) error {
-	t, err := s.consoleTeamFor(r, v, team.RoleManager)
+	t, err := s.pathTeam(r, v, team.RoleManager)
 	if err != nil {
 		return err
 	}

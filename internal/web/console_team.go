@@ -39,18 +39,8 @@ func (s *Server) consoleMembers(w http.ResponseWriter, r *http.Request, v *view)
 	return s.consoleRenderMembers(w, r, v, nil)
 }
 
-// consoleTeamFor checks the signed-in user has at least role min in the
-// path's team and loads it.
-func (s *Server) consoleTeamFor(r *http.Request, v *view, min team.Role) (team.Team, error) {
-	id := r.PathValue("id")
-	if err := v.teamRole(id, min); err != nil {
-		return team.Team{}, err
-	}
-	return s.cfg.Teams.Team(r.Context(), id)
-}
-
 func (s *Server) consoleRenderMembers(w http.ResponseWriter, r *http.Request, v *view, inv *inviteResult) error {
-	t, err := s.consoleTeamFor(r, v, team.RoleManager)
+	t, err := s.pathTeam(r, v, team.RoleManager)
 	if err != nil {
 		return err
 	}
@@ -96,7 +86,7 @@ func (s *Server) consoleAdminIDs(r *http.Request) (map[string]bool, error) {
 // one is created without a password and invited to choose one.
 func (s *Server) consoleInvite(w http.ResponseWriter, r *http.Request, v *view) error {
 	ctx := r.Context()
-	t, err := s.consoleTeamFor(r, v, team.RoleAdmin)
+	t, err := s.pathTeam(r, v, team.RoleAdmin)
 	if err != nil {
 		return err
 	}
@@ -150,7 +140,7 @@ func (s *Server) consoleInvite(w http.ResponseWriter, r *http.Request, v *view) 
 // joined yet (the first link expired or got lost).
 func (s *Server) consoleReinvite(w http.ResponseWriter, r *http.Request, v *view) error {
 	ctx := r.Context()
-	t, err := s.consoleTeamFor(r, v, team.RoleAdmin)
+	t, err := s.pathTeam(r, v, team.RoleAdmin)
 	if err != nil {
 		return err
 	}
@@ -177,7 +167,7 @@ func (s *Server) consoleReinvite(w http.ResponseWriter, r *http.Request, v *view
 }
 
 func (s *Server) consoleSetRole(w http.ResponseWriter, r *http.Request, v *view) error {
-	t, err := s.consoleTeamFor(r, v, team.RoleAdmin)
+	t, err := s.pathTeam(r, v, team.RoleAdmin)
 	if err != nil {
 		return err
 	}
@@ -194,7 +184,7 @@ func (s *Server) consoleSetRole(w http.ResponseWriter, r *http.Request, v *view)
 }
 
 func (s *Server) consoleRemoveMember(w http.ResponseWriter, r *http.Request, v *view) error {
-	t, err := s.consoleTeamFor(r, v, team.RoleAdmin)
+	t, err := s.pathTeam(r, v, team.RoleAdmin)
 	if err != nil {
 		return err
 	}
@@ -216,7 +206,7 @@ func (s *Server) consoleRemoveMember(w http.ResponseWriter, r *http.Request, v *
 // consoleTeamSettings renames the team or changes its default scenario; a field
 // the form does not carry is left as it is.
 func (s *Server) consoleTeamSettings(w http.ResponseWriter, r *http.Request, v *view) error {
-	t, err := s.consoleTeamFor(r, v, team.RoleAdmin)
+	t, err := s.pathTeam(r, v, team.RoleAdmin)
 	if err != nil {
 		return err
 	}
@@ -243,7 +233,7 @@ func (s *Server) consoleTeamSettings(w http.ResponseWriter, r *http.Request, v *
 }
 
 func (s *Server) consoleDeleteTeam(w http.ResponseWriter, r *http.Request, v *view) error {
-	t, err := s.consoleTeamFor(r, v, team.RoleAdmin)
+	t, err := s.pathTeam(r, v, team.RoleAdmin)
 	if err != nil {
 		return err
 	}

@@ -205,6 +205,16 @@ func notFound() error {
 	return apperr.New(apperr.NotFound, "There is nothing here, or you may not see it.")
 }
 
+// pathTeam checks the user has at least role min in the team the path
+// names ({id}) and loads it.
+func (s *Server) pathTeam(r *http.Request, v *view, min team.Role) (team.Team, error) {
+	id := r.PathValue("id")
+	if err := v.teamRole(id, min); err != nil {
+		return team.Team{}, err
+	}
+	return s.cfg.Teams.Team(r.Context(), id)
+}
+
 // wantsJSON reports whether a script asked (pages' fetch calls send Accept:
 // application/json and get JSON errors they can show in place).
 func wantsJSON(r *http.Request) bool {

@@ -44,23 +44,13 @@ type integExample struct {
 	Title, Command string
 }
 
-// integTeam checks the user holds at least min in the path's team and
-// loads the team.
-func (s *Server) integTeam(r *http.Request, v *view, min team.Role) (team.Team, error) {
-	id := r.PathValue("id")
-	if err := v.teamRole(id, min); err != nil {
-		return team.Team{}, err
-	}
-	return s.cfg.Teams.Team(r.Context(), id)
-}
-
 // integCanEdit reports whether the user is an admin of the team.
 func integCanEdit(v *view, teamID string) bool {
 	return v.HasRole(teamID, team.RoleAdmin)
 }
 
 func (s *Server) integrationsPage(w http.ResponseWriter, r *http.Request, v *view) error {
-	tm, err := s.integTeam(r, v, team.RoleManager)
+	tm, err := s.pathTeam(r, v, team.RoleManager)
 	if err != nil {
 		return err
 	}
@@ -116,7 +106,7 @@ func integExamples(base, secret, apiKey string) []integExample {
 }
 
 func (s *Server) integrationsRotate(w http.ResponseWriter, r *http.Request, v *view) error {
-	tm, err := s.integTeam(r, v, team.RoleAdmin)
+	tm, err := s.pathTeam(r, v, team.RoleAdmin)
 	if err != nil {
 		return err
 	}
@@ -137,7 +127,7 @@ func (s *Server) integrationsRotate(w http.ResponseWriter, r *http.Request, v *v
 }
 
 func (s *Server) integrationsCreateKey(w http.ResponseWriter, r *http.Request, v *view) error {
-	tm, err := s.integTeam(r, v, team.RoleManager)
+	tm, err := s.pathTeam(r, v, team.RoleManager)
 	if err != nil {
 		return err
 	}
@@ -157,7 +147,7 @@ func (s *Server) integrationsCreateKey(w http.ResponseWriter, r *http.Request, v
 }
 
 func (s *Server) integrationsRevokeKey(w http.ResponseWriter, r *http.Request, v *view) error {
-	tm, err := s.integTeam(r, v, team.RoleManager)
+	tm, err := s.pathTeam(r, v, team.RoleManager)
 	if err != nil {
 		return err
 	}

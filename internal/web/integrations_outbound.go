@@ -106,7 +106,7 @@ func integFormEvents(r *http.Request) ([]int, error) {
 }
 
 func (s *Server) integrationsCreateOutbound(w http.ResponseWriter, r *http.Request, v *view) error {
-	tm, err := s.integTeam(r, v, team.RoleAdmin)
+	tm, err := s.pathTeam(r, v, team.RoleAdmin)
 	if err != nil {
 		return err
 	}
@@ -138,7 +138,7 @@ func integSigningReveal(title, secret string) *integReveal {
 // integrationsOutboundAction turns a webhook on or off, changes its
 // events, rotates its secret, sends a test event or deletes it.
 func (s *Server) integrationsOutboundAction(w http.ResponseWriter, r *http.Request, v *view) error {
-	tm, err := s.integTeam(r, v, team.RoleAdmin)
+	tm, err := s.pathTeam(r, v, team.RoleAdmin)
 	if err != nil {
 		return err
 	}

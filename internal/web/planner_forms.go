@@ -9,6 +9,7 @@ import (
 
 	"github.com/lastmile/lastmile/internal/apperr"
 	"github.com/lastmile/lastmile/internal/duty"
+	"github.com/lastmile/lastmile/internal/team"
 )
 
 // plannerTime reads a datetime-local field as a time in loc.
@@ -48,7 +49,7 @@ func plannerSpan(start, end time.Time, loc *time.Location) string {
 }
 
 func (s *Server) plannerAddShift(w http.ResponseWriter, r *http.Request, v *view) error {
-	tm, err := s.plannerTeam(r, v)
+	tm, err := s.pathTeam(r, v, team.RoleManager)
 	if err != nil {
 		return err
 	}
@@ -77,7 +78,7 @@ func (s *Server) plannerAddShift(w http.ResponseWriter, r *http.Request, v *view
 }
 
 func (s *Server) plannerDeleteShift(w http.ResponseWriter, r *http.Request, v *view) error {
-	tm, err := s.plannerTeam(r, v)
+	tm, err := s.pathTeam(r, v, team.RoleManager)
 	if err != nil {
 		return err
 	}
@@ -90,7 +91,7 @@ func (s *Server) plannerDeleteShift(w http.ResponseWriter, r *http.Request, v *v
 // plannerMoveShift moves a shift to a new start, keeping its length; the
 // drag script and the "move to" field of the shift list both post here.
 func (s *Server) plannerMoveShift(w http.ResponseWriter, r *http.Request, v *view) error {
-	tm, err := s.plannerTeam(r, v)
+	tm, err := s.pathTeam(r, v, team.RoleManager)
 	if err != nil {
 		return err
 	}
@@ -111,7 +112,7 @@ func (s *Server) plannerMoveShift(w http.ResponseWriter, r *http.Request, v *vie
 const plannerRotationSlots = 12
 
 func (s *Server) plannerCreateRotation(w http.ResponseWriter, r *http.Request, v *view) error {
-	tm, err := s.plannerTeam(r, v)
+	tm, err := s.pathTeam(r, v, team.RoleManager)
 	if err != nil {
 		return err
 	}
@@ -155,7 +156,7 @@ func (s *Server) plannerCreateRotation(w http.ResponseWriter, r *http.Request, v
 }
 
 func (s *Server) plannerEndRotation(w http.ResponseWriter, r *http.Request, v *view) error {
-	tm, err := s.plannerTeam(r, v)
+	tm, err := s.pathTeam(r, v, team.RoleManager)
 	if err != nil {
 		return err
 	}
@@ -166,7 +167,7 @@ func (s *Server) plannerEndRotation(w http.ResponseWriter, r *http.Request, v *v
 }
 
 func (s *Server) plannerCreateOverride(w http.ResponseWriter, r *http.Request, v *view) error {
-	tm, err := s.plannerTeam(r, v)
+	tm, err := s.pathTeam(r, v, team.RoleManager)
 	if err != nil {
 		return err
 	}
@@ -193,7 +194,7 @@ func (s *Server) plannerCreateOverride(w http.ResponseWriter, r *http.Request, v
 }
 
 func (s *Server) plannerDeleteOverride(w http.ResponseWriter, r *http.Request, v *view) error {
-	tm, err := s.plannerTeam(r, v)
+	tm, err := s.pathTeam(r, v, team.RoleManager)
 	if err != nil {
 		return err
 	}

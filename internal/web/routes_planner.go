@@ -28,15 +28,6 @@ func (s *Server) plannerRoutes() []route {
 	}
 }
 
-// plannerTeam checks the user manages the team in the path and returns it.
-func (s *Server) plannerTeam(r *http.Request, v *view) (team.Team, error) {
-	id := r.PathValue("id")
-	if err := v.teamRole(id, team.RoleManager); err != nil {
-		return team.Team{}, err
-	}
-	return s.cfg.Teams.Team(r.Context(), id)
-}
-
 // plannerLoc is the viewer's time zone; the planner shows and reads times
 // in it.
 func plannerLoc(u team.User) *time.Location {
@@ -123,7 +114,7 @@ type plannerOverrideRow struct {
 }
 
 func (s *Server) plannerPage(w http.ResponseWriter, r *http.Request, v *view) error {
-	tm, err := s.plannerTeam(r, v)
+	tm, err := s.pathTeam(r, v, team.RoleManager)
 	if err != nil {
 		return err
 	}
