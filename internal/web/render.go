@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lastmile/lastmile/internal/alert"
@@ -91,7 +92,7 @@ func (s *Server) funcs() template.FuncMap {
 		"asset":       s.assetURL,
 		"sevClass":    sevClass,
 		"statusLabel": statusLabel,
-		"when":        when,
+		"when":        func(loc string, t any) string { return whenIn(s.zones.get(loc), t) },
 		"ago":         func(t time.Time) string { return ago(s.cfg.Clock.Now(), t) },
 		"dict":        dict,
 		"initials":    initials,
@@ -120,7 +121,32 @@ func statusLabel(st any) string {
 
 // when formats t in the location loc (an IANA name; UTC if empty or
 // unknown).
-func when(loc string, t any) string {
+func when(loc string, t any) string { return whenIn(zone(loc), t) }
+
+// zone loads the time zone loc, UTC if empty or unknown.
+func zone(loc string) *time.Location {
+	l, err := time.LoadLocation(loc)
+	if err != nil || loc == "" {
+		return time.UTC
+	}
+	return l
+}
+
+// zones keeps the time zones pages have shown times in: loading one reads
+// the system's zone files, and a timeline shows dozens of times.
+type zones struct{ m sync.Map }
+
+func (z *zones) get(loc string) *time.Location {
+	if l, ok := z.m.Load(loc); ok {
+		return l.(*time.Location)
+	}
+	l := zone(loc)
+	z.m.Store(loc, l)
+	return l
+}
+
+// whenIn formats t (a time.Time or *time.Time) in l.
+func whenIn(l *time.Location, t any) string {
 	var tt time.Time
 	switch x := t.(type) {
 	case time.Time:
@@ -135,10 +161,6 @@ func when(loc string, t any) string {
 	}
 	if tt.IsZero() {
 		return ""
-	}
-	l, err := time.LoadLocation(loc)
-	if err != nil || loc == "" {
-		l = time.UTC
 	}
 	return tt.In(l).Format("Mon 2 Jan 15:04")
 }

@@ -62,6 +62,8 @@ type Server struct {
 	live   *hub
 	// throttle slows password guessing.
 	throttle throttle
+	// zones caches the time zones templates show times in.
+	zones zones
 }
 
 // New builds the web app; templates are parsed once here, so a broken
