@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"crypto/subtle"
 	"net/http"
 	"strings"
 
@@ -57,8 +56,7 @@ func (s *Server) caller(r *http.Request) (*principal, error) {
 		return s.authenticate(r.Context(), key)
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		got := r.Header.Get("X-CSRF-Token")
-		if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(ss.CSRF)) != 1 {
+		if !ss.ValidCSRF(r.Header.Get("X-CSRF-Token")) {
 			return nil, apperr.New(apperr.Forbidden, "a request with the session cookie must send the page's CSRF token in X-CSRF-Token")
 		}
 	}
